@@ -1,0 +1,482 @@
+"""The DEC estimator: validation, orchestration and fitted state.
+
+The torch modules live in :mod:`skdec._nn` and the loops in
+:mod:`skdec._train`; this file only validates, wires them together and keeps
+numpy results, so no torch type crosses the public API.
+"""
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._device import resolve_device, to_training_tensor
+from ._nn import DECModule, StackedAutoencoder, target_distribution
+from ._train import (
+    map_batches,
+    map_batches_numpy,
+    pretrain_end_to_end,
+    pretrain_layerwise,
+    train_clustering,
+)
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def _check_hidden_dims(hidden_dims):
+    """``hidden_dims`` as a tuple of positive ints, or a ``ValueError``."""
+    try:
+        dims = tuple(hidden_dims)
+    except TypeError:
+        raise TypeError(
+            "hidden_dims must be a sequence of positive integers, "
+            f"got {hidden_dims!r}."
+        ) from None
+    for width in dims:
+        if not isinstance(width, Integral) or isinstance(width, bool):
+            raise TypeError(
+                f"hidden_dims must contain integers, got {width!r} in {dims!r}."
+            )
+        if width < 1:
+            raise ValueError(
+                f"hidden_dims must contain positive widths, got {width} in {dims!r}."
+            )
+    return tuple(int(width) for width in dims)
+
+
+def _seed(rng):
+    return int(rng.randint(np.iinfo(np.int32).max))
+
+
+def _module_device(module):
+    return next(module.parameters()).device
+
+
+# ---------------------------------------------------------------------------
+# Estimator
+
+
+class DECClusterer(
+    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
+    """Deep Embedded Clustering (DEC).
+
+    DEC learns a non-linear embedding and a clustering jointly (Xie et al.,
+    2016). A stacked autoencoder is pretrained to reconstruct the data; k-means
+    on its embedding places the centroids; then the encoder and the centroids
+    are trained together to minimise ``KL(P || Q)``, where ``Q`` is a Student's
+    t soft assignment of the embedded points to the centroids and ``P`` a
+    sharpened version of ``Q`` that is refreshed every ``update_interval``
+    steps. Training stops when fewer than a fraction ``tol`` of the labels
+    change between two refreshes.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+
+    hidden_dims : tuple of int, default=(500, 500, 2000)
+        Widths of the encoder's hidden layers; the decoder mirrors them. The
+        default is the paper's ``d-500-500-2000-10`` network.
+
+    latent_dim : int, default=10
+        Dimension of the embedding in which the clusters are formed.
+
+    alpha : float, default=1.0
+        Degrees of freedom of the Student's t kernel of the soft assignment.
+        The paper uses 1.
+
+    pretrain : {"layerwise", "end_to_end"} or None, default="layerwise"
+        How the autoencoder is pretrained. "layerwise" trains each
+        encoder/decoder pair as a denoising autoencoder (input and code
+        corrupted by dropout with rate ``dropout``), then fine-tunes the whole
+        stack end to end without dropout, as in the paper. "end_to_end" trains
+        the deep autoencoder directly (DEC-keras). None skips pretraining and
+        clusters the embedding of the randomly initialised encoder.
+
+    pretrain_epochs : int, default=100
+        Epochs of each pretraining stage (each layer-wise pair and the
+        fine-tuning). The paper counts 50k iterations per layer on MNIST;
+        on small data sets far fewer suffice, see ``benchmarks/README.md``.
+
+    dropout : float, default=0.2
+        Corruption rate of the denoising autoencoders in layer-wise
+        pretraining (the paper's 0.2). Unused otherwise.
+
+    max_iter : int, default=2000
+        Maximum number of optimisation steps (mini-batches) of the clustering
+        stage. ``max_iter=0`` stops after the k-means initialisation, which
+        gives "autoencoder + k-means".
+
+    update_interval : int, default=30
+        Steps between two refreshes of the target distribution ``P`` on the
+        whole data set. DEC-keras uses 140 on MNIST and 30 on smaller sets.
+
+    tol : float, default=1e-3
+        Stop when the fraction of labels that changed between two refreshes
+        is below ``tol`` (the paper's 0.1%).
+
+    batch_size : int, default=256
+        Mini-batch size of all training stages (the paper's 256).
+
+    learning_rate : float, default=0.01
+        Learning rate of the clustering stage (SGD with momentum 0.9, as in
+        the paper).
+
+    pretrain_learning_rate : float, default=1e-3
+        Learning rate of pretraining (Adam).
+
+    n_init : int, default=20
+        Number of k-means restarts on the embedding (the paper's 20).
+
+    device : str, default="auto"
+        Torch device: "auto" uses CUDA when available and the CPU otherwise;
+        "cpu", "cuda" or "cuda:N" pick one.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, corruption and k-means. The
+        same value gives the same labels on the same machine. Torch's and
+        numpy's global random states are neither used nor changed.
+
+    verbose : int, default=0
+        0 prints nothing; 1 or more shows progress bars.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample; equal to ``predict(X)``.
+
+    cluster_centers_ : ndarray of shape (n_clusters, latent_dim)
+        Centroids in the embedding space.
+
+    n_iter_ : int
+        Optimisation steps run in the clustering stage.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    history_ : list of dict
+        One record per pretraining epoch (``stage``, ``epoch``, ``loss``) and
+        per target refresh of the clustering stage (``stage="clustering"``,
+        ``iteration``, ``kl``, ``delta_label``). ``pandas.DataFrame(history_)``
+        tabulates it.
+
+    module_ : torch.nn.Module
+        The trained network (autoencoder and centroids). Provided for
+        inspection; the public methods take and return numpy arrays.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : Clustering in the input space.
+
+    Notes
+    -----
+    Inputs are cast to float32 for the network; outputs of ``transform`` and
+    ``predict_proba`` have the dtype of the input. Scale features to a
+    comparable range (for example with ``MinMaxScaler``) before fitting.
+
+    References
+    ----------
+    J. Xie, R. Girshick and A. Farhadi. "Unsupervised Deep Embedding for
+    Clustering Analysis". ICML 2016.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec import DECClusterer
+    >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
+    >>> dec = DECClusterer(n_clusters=3, hidden_dims=(32,), latent_dim=2,
+    ...                    pretrain_epochs=20, max_iter=100, random_state=0)
+    >>> labels = dec.fit_predict(X)
+    >>> labels.shape
+    (200,)
+    >>> dec.transform(X).shape
+    (200, 2)
+    >>> bool((dec.predict(X) == labels).all())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "hidden_dims": ["array-like"],
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "pretrain": [StrOptions({"layerwise", "end_to_end"}), None],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "update_interval": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, 1, closed="both")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        hidden_dims=(500, 500, 2000),
+        latent_dim=10,
+        alpha=1.0,
+        pretrain="layerwise",
+        pretrain_epochs=100,
+        dropout=0.2,
+        max_iter=2000,
+        update_interval=30,
+        tol=1e-3,
+        batch_size=256,
+        learning_rate=0.01,
+        pretrain_learning_rate=1e-3,
+        n_init=20,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.hidden_dims = hidden_dims
+        self.latent_dim = latent_dim
+        self.alpha = alpha
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.dropout = dropout
+        self.max_iter = max_iter
+        self.update_interval = update_interval
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.n_init = n_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fitting ------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain the autoencoder, initialise centroids and run DEC.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = validate_data(self, X, dtype=[np.float32, np.float64])
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
+            )
+        hidden_dims = _check_hidden_dims(self.hidden_dims)
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        init_generator = torch.Generator().manual_seed(_seed(rng))
+        generator = torch.Generator(device=device).manual_seed(_seed(rng))
+        progress = bool(self.verbose)
+
+        X_train = to_training_tensor(X, device)
+        dims = (X.shape[1], *hidden_dims, self.latent_dim)
+        autoencoder = StackedAutoencoder(dims, generator=init_generator).to(device)
+        history = self._pretrain(autoencoder, X_train, generator, device, progress)
+
+        embedding = map_batches(autoencoder.encode, X_train, device=device)
+        kmeans = KMeans(
+            n_clusters=self.n_clusters, n_init=self.n_init, random_state=_seed(rng)
+        ).fit(embedding.cpu().numpy())
+
+        module = DECModule(autoencoder, kmeans.cluster_centers_, self.alpha).to(device)
+        n_iter, converged, clustering_history = train_clustering(
+            module,
+            X_train,
+            max_iter=self.max_iter,
+            update_interval=self.update_interval,
+            tol=self.tol,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            generator=generator,
+            device=device,
+            progress=progress,
+        )
+        if not converged and self.max_iter > 0:
+            warnings.warn(
+                f"DEC stopped after max_iter={self.max_iter} steps before fewer "
+                f"than tol={self.tol} of the labels changed between refreshes; "
+                "increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+
+        self.module_ = module
+        self.history_ = history + clustering_history
+        self.n_iter_ = n_iter
+        self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
+        self.labels_ = self._log_soft_assignment(X).argmax(axis=1)
+        return self
+
+    def _pretrain(self, autoencoder, X, generator, device, progress):
+        if self.pretrain is None or self.pretrain_epochs == 0:
+            return []
+        common = dict(
+            epochs=self.pretrain_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.pretrain_learning_rate,
+            generator=generator,
+            device=device,
+            progress=progress,
+        )
+        if self.pretrain == "layerwise":
+            return pretrain_layerwise(autoencoder, X, dropout=self.dropout, **common)
+        return pretrain_end_to_end(autoencoder, X, **common)
+
+    # -- inference ----------------------------------------------------------
+
+    def _log_soft_assignment(self, X):
+        """Guts of predict/predict_proba; no input validation."""
+        module = self.module_
+        return map_batches_numpy(
+            lambda x: module(x)[1],
+            X,
+            device=_module_device(module),
+            out_dim=len(self.cluster_centers_),
+        )
+
+    def _embed(self, X):
+        """Guts of transform; no input validation."""
+        module = self.module_
+        return map_batches_numpy(
+            module.autoencoder.encode,
+            X,
+            device=_module_device(module),
+            out_dim=self.cluster_centers_.shape[1],
+        )
+
+    def _validate_for_inference(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+
+    def predict(self, X):
+        """Assign each sample to the cluster of highest soft assignment.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to cluster.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster index of each sample.
+        """
+        X = self._validate_for_inference(X)
+        return self._log_soft_assignment(X).argmax(axis=1)
+
+    def predict_proba(self, X):
+        """Soft assignment ``Q`` of each sample to each cluster.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to cluster.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            Student's t soft assignment; each row sums to 1.
+        """
+        X = self._validate_for_inference(X)
+        proba = np.exp(self._log_soft_assignment(X))
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba.astype(X.dtype, copy=False)
+
+    def transform(self, X):
+        """Embed ``X`` with the trained encoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to embed.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, latent_dim)
+            Embedding in which the clusters are formed.
+        """
+        X = self._validate_for_inference(X)
+        return self._embed(X).astype(X.dtype, copy=False)
+
+    def score(self, X, y=None):
+        """Negative KL divergence ``-KL(P || Q)`` of ``X`` (higher is better).
+
+        ``Q`` is the soft assignment of ``X`` and ``P`` its sharpened target,
+        so the score is DEC's own objective: it is 0 when every sample is
+        assigned to one cluster with certainty. It is label-free and is not
+        comparable across different ``n_clusters``; for choosing
+        ``n_clusters`` use the scorers of :mod:`skdec.metrics`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            ``-KL(P || Q)``, averaged over samples.
+        """
+        X = self._validate_for_inference(X)
+        log_q = torch.from_numpy(self._log_soft_assignment(X)).double()
+        p = target_distribution(log_q.exp())
+        kl = torch.nn.functional.kl_div(log_q, p, reduction="batchmean")
+        return -float(kl)
+
+    # -- scikit-learn plumbing ------------------------------------------------
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __getstate__(self):
+        # Pickle the module from the CPU so GPU-trained models load anywhere.
+        state = super().__getstate__()
+        if "module_" in state and _module_device(state["module_"]).type != "cpu":
+            state["module_"] = copy.deepcopy(state["module_"]).cpu()
+        return state

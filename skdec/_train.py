@@ -1,0 +1,285 @@
+"""Training loops: autoencoder pretraining and DEC's clustering stage.
+
+Every function is keyword-only, works on float32 tensors (on the compute
+device, or on the host when the data would not fit there) and returns its
+history as a list of per-epoch or per-refresh records. Randomness comes
+only from the ``generator`` passed in, never from torch's global RNG.
+Losses are accumulated on the device and read back once per epoch, so the
+loops do not synchronise with the host at every step.
+"""
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from ._nn import kl_divergence, target_distribution
+
+# Rows per forward pass at inference: large enough to keep the device busy,
+# small enough to bound memory (2048 x 2000 float32 activations = 16 MB).
+INFERENCE_BATCH_SIZE = 2048
+_MIN_ROWS = 64
+
+
+# ---------------------------------------------------------------------------
+# Batching
+
+
+def _minibatches(n_samples, batch_size, generator, device):
+    """Yield index tensors of one shuffled pass over ``n_samples`` rows."""
+    order = torch.randperm(n_samples, generator=generator, device=device)
+    yield from torch.split(order, batch_size)
+
+
+def _endless_minibatches(n_samples, batch_size, generator, device):
+    while True:
+        yield from _minibatches(n_samples, batch_size, generator, device)
+
+
+def _take(X, idx, device):
+    """Rows ``idx`` of ``X`` on ``device`` (a no-op move when already there)."""
+    return X[idx.to(X.device)].to(device, non_blocking=True)
+
+
+def _corrupt(x, rate, generator):
+    """Dropout noise drawn from ``generator`` (``nn.Dropout`` uses global RNG)."""
+    if rate == 0:
+        return x
+    keep = torch.rand(x.shape, generator=generator, device=x.device) >= rate
+    return x * keep / (1.0 - rate)
+
+
+@torch.no_grad()
+def map_batches(fn, X, *, device, batch_size=INFERENCE_BATCH_SIZE):
+    """Apply ``fn`` to ``X`` (tensor) in batches; concatenate on ``device``."""
+    return torch.cat(
+        [fn(X[i : i + batch_size].to(device)) for i in range(0, len(X), batch_size)]
+    )
+
+
+@torch.no_grad()
+def map_batches_numpy(fn, X, *, device, out_dim, batch_size=INFERENCE_BATCH_SIZE):
+    """Apply ``fn`` to a numpy ``X`` in batches, filling a numpy array.
+
+    Only one batch of input and output lives on the device at a time, so
+    memory stays bounded whatever the number of rows. Batches shorter than
+    ``_MIN_ROWS`` are zero-padded: BLAS switches to other kernels (with
+    another summation order) for a handful of rows, and padding keeps each
+    row's result independent of which rows share its batch.
+    """
+    out = np.empty((len(X), out_dim), dtype=np.float32)
+    for start in range(0, len(X), batch_size):
+        rows = X[start : start + batch_size]
+        batch = torch.zeros((max(len(rows), _MIN_ROWS), X.shape[1]))
+        batch[: len(rows)] = torch.tensor(rows, dtype=torch.float32)
+        result = fn(batch.to(device))[: len(rows)]
+        out[start : start + len(rows)] = result.cpu().numpy()
+    return out
+
+
+def _progress(iterable, *, enabled, desc, total=None):
+    return tqdm(iterable, desc=desc, total=total, disable=not enabled, leave=False)
+
+
+# ---------------------------------------------------------------------------
+# Pretraining
+
+
+def _fit_reconstruction(
+    forward,
+    parameters,
+    X,
+    *,
+    epochs,
+    batch_size,
+    learning_rate,
+    generator,
+    device,
+    stage,
+    progress,
+):
+    """Minimise the mean squared reconstruction error of ``forward(x) -> x``."""
+    optimizer = torch.optim.Adam(parameters, lr=learning_rate)
+    history = []
+    bar = _progress(range(epochs), enabled=progress, desc=stage)
+    for epoch in bar:
+        total = torch.zeros((), device=device)
+        for idx in _minibatches(len(X), batch_size, generator, device):
+            x = _take(X, idx, device)
+            loss = F.mse_loss(forward(x), x)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * len(idx)
+        mean_loss = total.item() / len(X)
+        _check_finite(mean_loss, stage)
+        history.append({"stage": stage, "epoch": epoch, "loss": mean_loss})
+        bar.set_postfix(loss=f"{mean_loss:.4g}")
+    return history
+
+
+def pretrain_end_to_end(
+    autoencoder,
+    X,
+    *,
+    epochs,
+    batch_size,
+    learning_rate,
+    generator,
+    device,
+    progress=False,
+    stage="pretrain_end_to_end",
+):
+    """Train the whole autoencoder to reconstruct ``X``."""
+    return _fit_reconstruction(
+        autoencoder,
+        autoencoder.parameters(),
+        X,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        generator=generator,
+        device=device,
+        stage=stage,
+        progress=progress,
+    )
+
+
+def pretrain_layerwise(
+    autoencoder,
+    X,
+    *,
+    epochs,
+    batch_size,
+    learning_rate,
+    dropout,
+    generator,
+    device,
+    progress=False,
+):
+    """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning.
+
+    Pair ``i`` (encoder layer ``i`` and its mirror decoder layer) learns to
+    reconstruct the clean output of the frozen layers below it from a
+    dropout-corrupted copy, with dropout on its code as well, as in the DEC
+    paper. Those frozen outputs are computed once per pair rather than at
+    every step. The stack is then fine-tuned end to end without dropout.
+    """
+    history = []
+    for i in range(autoencoder.n_pairs):
+        H = map_batches(
+            lambda x, depth=i: autoencoder.encode(x, depth=depth), X, device=device
+        )
+
+        def denoise(h, i=i):
+            code = autoencoder.encode_pair(i, _corrupt(h, dropout, generator))
+            return autoencoder.decode_pair(i, _corrupt(code, dropout, generator))
+
+        pair = [
+            *autoencoder.encoder_layers[i].parameters(),
+            *autoencoder.decoder_layers[i].parameters(),
+        ]
+        history += _fit_reconstruction(
+            denoise,
+            pair,
+            H,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            generator=generator,
+            device=device,
+            stage=f"pretrain_layer_{i}",
+            progress=progress,
+        )
+        del H
+    history += pretrain_end_to_end(
+        autoencoder,
+        X,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        generator=generator,
+        device=device,
+        progress=progress,
+        stage="pretrain_finetune",
+    )
+    return history
+
+
+# ---------------------------------------------------------------------------
+# Clustering stage
+
+
+def train_clustering(
+    module,
+    X,
+    *,
+    max_iter,
+    update_interval,
+    tol,
+    batch_size,
+    learning_rate,
+    generator,
+    device,
+    progress=False,
+):
+    """DEC's clustering stage: minimise KL(P || Q) over encoder and centroids.
+
+    Every ``update_interval`` steps the soft assignment Q and the target P
+    are recomputed on the whole data set (in batches); training stops when
+    fewer than a fraction ``tol`` of the labels changed since the previous
+    refresh, or after ``max_iter`` steps.
+
+    Returns ``(n_iter, converged, history)``.
+    """
+    parameters = [*module.autoencoder.encoder_layers.parameters(), module.centroids]
+    optimizer = torch.optim.SGD(parameters, lr=learning_rate, momentum=0.9)
+    batches = _endless_minibatches(len(X), batch_size, generator, device)
+    history = []
+    previous_labels = None
+    converged = False
+    n_iter = 0
+    bar = _progress(range(max_iter), enabled=progress, desc="clustering")
+    while True:
+        if n_iter % update_interval == 0:
+            log_q = map_batches(lambda x: module(x)[1], X, device=device)
+            q = log_q.exp()
+            p = target_distribution(q)
+            labels = q.argmax(dim=1)
+            record = {
+                "stage": "clustering",
+                "iteration": n_iter,
+                "kl": kl_divergence(p, log_q).item(),
+                "delta_label": None,
+            }
+            _check_finite(record["kl"], "clustering")
+            if previous_labels is not None:
+                delta = (labels != previous_labels).float().mean().item()
+                record["delta_label"] = delta
+                bar.set_postfix(delta_label=f"{delta:.4f}")
+            history.append(record)
+            if previous_labels is not None and record["delta_label"] < tol:
+                converged = True
+                break
+            previous_labels = labels
+        if n_iter >= max_iter:
+            break
+        idx = next(batches)
+        _, log_q_batch = module(_take(X, idx, device))
+        loss = kl_divergence(p[idx], log_q_batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n_iter += 1
+        bar.update()
+    bar.close()
+    return n_iter, converged, history
+
+
+def _check_finite(value, stage):
+    if not np.isfinite(value):
+        raise FloatingPointError(
+            f"The loss became {value} during {stage}. The learning rate is "
+            "probably too high or the input is badly scaled: lower "
+            "learning_rate/pretrain_learning_rate or scale X (e.g. MinMaxScaler)."
+        )

@@ -1,0 +1,24 @@
+"""Shared fixtures: small data and a tiny, fast network configuration."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+# A network small enough that a fit takes well under a second on 2 CPU cores.
+TINY = dict(
+    hidden_dims=(16,),
+    latent_dim=2,
+    pretrain_epochs=3,
+    max_iter=30,
+    update_interval=5,
+    n_init=2,
+)
+
+
+@pytest.fixture
+def blobs():
+    X, y = make_blobs(
+        n_samples=150, centers=3, n_features=6, cluster_std=0.5, random_state=0
+    )
+    X = (X - X.min(0)) / (X.max(0) - X.min(0))
+    return X.astype(np.float32), y

@@ -1,0 +1,12 @@
+"""Every scikit-learn common check, on a tiny network."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdec import DECClusterer
+
+from .conftest import TINY
+
+
+@parametrize_with_checks([DECClusterer(**TINY, random_state=0)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

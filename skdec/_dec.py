@@ -191,6 +191,10 @@ class DECClusterer(
 
     Notes
     -----
+    If ``fit`` is interrupted (``KeyboardInterrupt``) or fails, the estimator
+    is left exactly as it was before the call: unfitted, or holding the
+    previous fit.
+
     Inputs are cast to float32 for the network; outputs of ``transform`` and
     ``predict_proba`` have the dtype of the input. Scale features to a
     comparable range (for example with ``MinMaxScaler``) before fitting.
@@ -294,6 +298,17 @@ class DECClusterer(
         self : object
             Fitted estimator.
         """
+        # An interrupted or failed fit leaves the estimator exactly as it was
+        # (validate_data already sets n_features_in_), never half-fitted.
+        previous_state = self.__dict__.copy()
+        try:
+            return self._fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+
+    def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float32, np.float64])
         if X.shape[0] < self.n_clusters:
             raise ValueError(
@@ -358,6 +373,52 @@ class DECClusterer(
         if self.pretrain == "layerwise":
             return pretrain_layerwise(autoencoder, X, dropout=self.dropout, **common)
         return pretrain_end_to_end(autoencoder, X, **common)
+
+    # -- persistence --------------------------------------------------------
+
+    def save(self, path):
+        """Save the fitted estimator to one file that loading cannot execute.
+
+        The file is a NumPy ``.npz`` archive holding the weights and the
+        fitted arrays, plus the parameters and history as JSON; it contains
+        no pickle. It is written to a temporary file in the same folder and
+        then renamed, so an interrupted save never replaces a good model with
+        a broken one.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file.
+
+        Returns
+        -------
+        self : object
+            The estimator, unchanged.
+        """
+        from ._persist import save_estimator
+
+        check_is_fitted(self)
+        save_estimator(self, path)
+        return self
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        estimator : DECClusterer
+            The fitted estimator, on the CPU; it predicts exactly what the
+            saved one predicted.
+        """
+        from ._persist import load_estimator
+
+        return load_estimator(path, cls)
 
     # -- inference ----------------------------------------------------------
 

@@ -524,6 +524,27 @@ class DECClusterer(
         kl = torch.nn.functional.kl_div(log_q, p, reduction="batchmean")
         return -float(kl)
 
+    # -- persistence protocol (used by skdec._persist) ------------------------
+
+    # Fitted attributes stored as arrays, and as JSON values, by ``save``.
+    _saved_arrays = ("labels_", "cluster_centers_")
+    _saved_values = ("n_iter_", "history_")
+
+    def _module_config(self):
+        """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""
+        return {
+            "dims": list(self.module_.autoencoder.dims),
+            "n_clusters": int(self.cluster_centers_.shape[0]),
+            "alpha": self.module_.alpha,
+        }
+
+    @classmethod
+    def _build_module(cls, config):
+        """An untrained ``module_`` with the architecture described by ``config``."""
+        autoencoder = StackedAutoencoder(config["dims"])
+        centroids = torch.zeros(config["n_clusters"], config["dims"][-1])
+        return DECModule(autoencoder, centroids, config["alpha"])
+
     # -- scikit-learn plumbing ------------------------------------------------
 
     @property

@@ -22,8 +22,12 @@ def _linear(n_in, n_out, generator):
     global generator, which would both waste work and disturb the user's
     random stream. The scheme is torch's own default (Kaiming-uniform with
     ``a=sqrt(5)``, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and bias).
+    Without a generator the weights are left uninitialised, for modules whose
+    state is about to be loaded.
     """
     layer = nn.utils.skip_init(nn.Linear, n_in, n_out)
+    if generator is None:
+        return layer
     bound = 1.0 / math.sqrt(n_in)
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)

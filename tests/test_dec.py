@@ -1,0 +1,207 @@
+"""Behaviour of DECClusterer as a scikit-learn estimator."""
+
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from skdec import DECClusterer
+from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer
+
+from .conftest import TINY
+
+
+def _fit(X, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return DECClusterer(**{**TINY, "n_clusters": 3, "random_state": 0, **params}).fit(
+            X
+        )
+
+
+def test_well_separated_clusters_are_found(blobs):
+    X, y = blobs
+    dec = _fit(X, pretrain_epochs=20, max_iter=100)
+    assert adjusted_rand_score(y, dec.labels_) > 0.95
+
+
+def test_labels_equal_predict_and_argmax_proba(blobs):
+    X, _ = blobs
+    dec = _fit(X)
+    proba = dec.predict_proba(X)
+    np.testing.assert_array_equal(dec.labels_, dec.predict(X))
+    np.testing.assert_array_equal(dec.predict(X), proba.argmax(axis=1))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert proba.shape == (len(X), 3)
+
+
+def test_same_random_state_gives_identical_results(blobs):
+    X, _ = blobs
+    a, b = _fit(X), _fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    c = _fit(X, random_state=1)
+    assert not np.array_equal(a.transform(X), c.transform(X))
+
+
+def test_global_random_states_are_untouched(blobs):
+    X, _ = blobs
+    torch_state = torch.random.get_rng_state()
+    numpy_state = np.random.get_state()[1].copy()
+    _fit(X)
+    assert torch.equal(torch_state, torch.random.get_rng_state())
+    np.testing.assert_array_equal(numpy_state, np.random.get_state()[1])
+
+
+def test_transform_is_the_embedding(blobs):
+    X, _ = blobs
+    dec = _fit(X, latent_dim=4)
+    Z = dec.transform(X)
+    assert Z.shape == (len(X), 4)
+    assert Z.dtype == np.float32
+    assert dec.transform(X.astype(np.float64)).dtype == np.float64
+    assert dec.cluster_centers_.shape == (3, 4)
+    names = dec.get_feature_names_out()
+    assert list(names) == [f"decclusterer{i}" for i in range(4)]
+
+
+def test_max_iter_zero_is_autoencoder_plus_kmeans(blobs):
+    X, _ = blobs
+    dec = _fit(X, max_iter=0)
+    assert dec.n_iter_ == 0
+    Z = dec.transform(X)
+    sq = ((Z[:, None, :] - dec.cluster_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(dec.labels_, sq.argmin(axis=1))
+
+
+def test_clustering_stage_moves_centroids_and_stops_on_tol(blobs):
+    X, _ = blobs
+    before = _fit(X, max_iter=0)
+    after = _fit(X, tol=1.0, update_interval=4, max_iter=50)
+    # tol=1 stops at the first comparison of labels, after one interval.
+    assert after.n_iter_ == 4
+    assert not np.allclose(before.cluster_centers_, after.cluster_centers_)
+
+
+def test_convergence_warning_when_max_iter_is_reached(blobs):
+    X, _ = blobs
+    with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        DECClusterer(3, **{**TINY, "max_iter": 3, "tol": 0.0}).fit(X)
+
+
+@pytest.mark.parametrize(
+    "pretrain, n_records",
+    [("layerwise", (2 + 1) * 3), ("end_to_end", 3), (None, 0)],
+)
+def test_history_records_each_stage(blobs, pretrain, n_records):
+    X, _ = blobs
+    dec = _fit(X, pretrain=pretrain, pretrain_epochs=3)
+    pre = [r for r in dec.history_ if r["stage"] != "clustering"]
+    assert len(pre) == n_records
+    assert all(np.isfinite(r["loss"]) for r in pre)
+    clustering = [r for r in dec.history_ if r["stage"] == "clustering"]
+    assert clustering[0]["iteration"] == 0 and clustering[0]["delta_label"] is None
+    assert all(0 <= r["delta_label"] <= 1 for r in clustering[1:])
+
+
+def test_layerwise_pretraining_reduces_reconstruction_loss(blobs):
+    X, _ = blobs
+    dec = _fit(X, pretrain_epochs=15, hidden_dims=(32, 16))
+    for stage in ("pretrain_layer_0", "pretrain_layer_1", "pretrain_finetune"):
+        losses = [r["loss"] for r in dec.history_ if r["stage"] == stage]
+        assert len(losses) == 15
+        assert losses[-1] < losses[0]
+
+
+def test_verbose_controls_progress_output(blobs, capsys):
+    X, _ = blobs
+    _fit(X, verbose=0)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    _fit(X, verbose=1)
+    assert "clustering" in capsys.readouterr().err
+
+
+def test_score_is_negative_kl(blobs):
+    X, _ = blobs
+    dec = _fit(X)
+    score = dec.score(X)
+    assert score <= 0
+    q = dec.predict_proba(X).astype(np.float64)
+    w = q**2 / q.sum(0)
+    p = w / w.sum(1, keepdims=True)
+    assert score == pytest.approx(-(p * np.log(p / q)).sum(1).mean(), rel=1e-4)
+
+
+def test_clone_is_unfitted_with_same_params(blobs):
+    X, _ = blobs
+    dec = _fit(X)
+    copy = clone(dec)
+    assert copy.get_params() == dec.get_params()
+    assert not hasattr(copy, "labels_")
+
+
+def test_joblib_round_trip(blobs, tmp_path):
+    X, _ = blobs
+    dec = _fit(X)
+    joblib.dump(dec, tmp_path / "dec.joblib")
+    loaded = joblib.load(tmp_path / "dec.joblib")
+    np.testing.assert_array_equal(loaded.predict(X), dec.predict(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), dec.predict_proba(X))
+
+
+def test_pipeline_in_grid_search_with_skdec_scorers(blobs):
+    X, y = blobs
+    X = X * 40 - 7  # MinMaxScaler brings it back to [0, 1]
+    params = {**TINY, "pretrain_epochs": 15, "max_iter": 60, "random_state": 0}
+    pipe = make_pipeline(MinMaxScaler(), DECClusterer(**params))
+    search = GridSearchCV(
+        pipe,
+        {"decclusterer__n_clusters": [2, 3, 5]},
+        scoring={"acc": accuracy_scorer, "nmi": nmi_scorer, "ari": ari_scorer},
+        refit="acc",
+        cv=2,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    assert search.best_params_ == {"decclusterer__n_clusters": 3}
+    assert search.cv_results_["mean_test_ari"][1] > 0.9
+    assert search.predict(X).shape == y.shape
+
+
+def test_set_output_pandas(blobs):
+    pd = pytest.importorskip("pandas")
+    X, _ = blobs
+    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    dec = _fit(X).set_output(transform="pandas")
+    np.testing.assert_array_equal(dec.feature_names_in_, X.columns)
+    frame = dec.transform(X)
+    assert list(frame.columns) == ["decclusterer0", "decclusterer1"]
+
+
+def test_inference_does_not_depend_on_batch_composition(blobs):
+    X, _ = blobs
+    dec = _fit(X)
+    full = dec.predict_proba(X)
+    one_by_one = np.vstack([dec.predict_proba(X[i : i + 1]) for i in range(10)])
+    np.testing.assert_array_equal(full[:10], one_by_one)
+
+
+def test_device_validation(blobs):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="device='tpu'"):
+        _fit(X, device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            _fit(X, device="cuda")
+    assert _fit(X, device="cpu").labels_.shape == (len(X),)

@@ -1,7 +1,8 @@
 """skdec: Deep Embedded Clustering for scikit-learn, on PyTorch."""
 
 from ._dec import DECClusterer
+from ._idec import IDECClusterer
 
 __version__ = "0.1.0"
 
-__all__ = ["DECClusterer", "__version__"]
+__all__ = ["DECClusterer", "IDECClusterer", "__version__"]

@@ -342,11 +342,12 @@ class DECClusterer(
             learning_rate=self.learning_rate,
             generator=generator,
             device=device,
+            gamma=self._reconstruction_gamma(),
             progress=progress,
         )
         if not converged and self.max_iter > 0:
             warnings.warn(
-                f"DEC stopped after max_iter={self.max_iter} steps before fewer "
+                f"{type(self).__name__} stopped after max_iter={self.max_iter} steps before fewer "
                 f"than tol={self.tol} of the labels changed between refreshes; "
                 "increase max_iter or tol.",
                 ConvergenceWarning,
@@ -358,6 +359,10 @@ class DECClusterer(
         self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
         self.labels_ = self._log_soft_assignment(X).argmax(axis=1)
         return self
+
+    def _reconstruction_gamma(self):
+        """Weight of KL against reconstruction; None trains DEC's KL alone."""
+        return None
 
     def _pretrain(self, autoencoder, X, generator, device, progress):
         if self.pretrain is None or self.pretrain_epochs == 0:

@@ -221,6 +221,7 @@ def train_clustering(
     learning_rate,
     generator,
     device,
+    gamma=None,
     progress=False,
 ):
     """DEC's clustering stage: minimise KL(P || Q) over encoder and centroids.
@@ -230,9 +231,15 @@ def train_clustering(
     fewer than a fraction ``tol`` of the labels changed since the previous
     refresh, or after ``max_iter`` steps.
 
+    With ``gamma`` set, the decoder is trained too and the loss is IDEC's
+    ``reconstruction MSE + gamma * KL(P || Q)``, which keeps the embedding
+    faithful to the data while it is pulled towards the clusters.
+
     Returns ``(n_iter, converged, history)``.
     """
     parameters = [*module.autoencoder.encoder_layers.parameters(), module.centroids]
+    if gamma is not None:
+        parameters += module.autoencoder.decoder_layers.parameters()
     optimizer = torch.optim.SGD(parameters, lr=learning_rate, momentum=0.9)
     batches = _endless_minibatches(len(X), batch_size, generator, device)
     history = []
@@ -265,8 +272,11 @@ def train_clustering(
         if n_iter >= max_iter:
             break
         idx = next(batches)
-        _, log_q_batch = module(_take(X, idx, device))
+        x = _take(X, idx, device)
+        z, log_q_batch = module(x)
         loss = kl_divergence(p[idx], log_q_batch)
+        if gamma is not None:
+            loss = F.mse_loss(module.autoencoder.decode(z), x) + gamma * loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -2,11 +2,13 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdec import DECClusterer
+from skdec import DECClusterer, IDECClusterer
 
 from .conftest import TINY
 
 
-@parametrize_with_checks([DECClusterer(**TINY, random_state=0)])
+@parametrize_with_checks(
+    [DECClusterer(**TINY, random_state=0), IDECClusterer(**TINY, random_state=0)]
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -44,8 +44,7 @@ def _check_hidden_dims(hidden_dims):
         dims = tuple(hidden_dims)
     except TypeError:
         raise TypeError(
-            "hidden_dims must be a sequence of positive integers, "
-            f"got {hidden_dims!r}."
+            f"hidden_dims must be a sequence of positive integers, got {hidden_dims!r}."
         ) from None
     for width in dims:
         if not isinstance(width, Integral) or isinstance(width, bool):
@@ -65,6 +64,35 @@ def _seed(rng):
 
 def _module_device(module):
     return next(module.parameters()).device
+
+
+def _check_finite_weights(module, stage):
+    """Stop with advice when training left non-finite weights.
+
+    The loops check the loss once per epoch or target refresh, so a step taken
+    after the last check can diverge unnoticed.
+    """
+    for name, weight in module.named_parameters():
+        if not torch.isfinite(weight).all():
+            raise FloatingPointError(
+                f"The weight {name!r} became non-finite during {stage}. The "
+                "learning rate is probably too high or the input is badly "
+                "scaled: lower learning_rate/pretrain_learning_rate or scale X "
+                "(e.g. MinMaxScaler)."
+            )
+
+
+def _check_finite_output(values, X):
+    """``values`` computed from ``X``, or a ``ValueError`` if any is not finite."""
+    if not np.isfinite(values).all():
+        # Reductions only: np.abs(X) would copy the whole input.
+        largest = max(abs(float(X.max())), abs(float(X.min())))
+        raise ValueError(
+            "The network produced non-finite values: X holds values far outside "
+            f"the range seen during fit (largest magnitude {largest:.3g}). Scale "
+            "X as the training data was scaled."
+        )
+    return values
 
 
 # ---------------------------------------------------------------------------
@@ -310,6 +338,8 @@ class DECClusterer(
 
     def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float32, np.float64])
+        if isinstance(self.n_clusters, bool):
+            raise TypeError(f"n_clusters must be an int, got {self.n_clusters!r}.")
         if X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
@@ -325,6 +355,7 @@ class DECClusterer(
         dims = (X.shape[1], *hidden_dims, self.latent_dim)
         autoencoder = StackedAutoencoder(dims, generator=init_generator).to(device)
         history = self._pretrain(autoencoder, X_train, generator, device, progress)
+        _check_finite_weights(autoencoder, "pretraining")
 
         embedding = map_batches(autoencoder.encode, X_train, device=device)
         kmeans = KMeans(
@@ -345,10 +376,12 @@ class DECClusterer(
             gamma=self._reconstruction_gamma(),
             progress=progress,
         )
+        _check_finite_weights(module, "clustering")
         if not converged and self.max_iter > 0:
             warnings.warn(
-                f"{type(self).__name__} stopped after max_iter={self.max_iter} steps before fewer "
-                f"than tol={self.tol} of the labels changed between refreshes; "
+                f"{type(self).__name__} stopped after max_iter={self.max_iter} "
+                f"steps before fewer than tol={self.tol} of the labels changed "
+                "between refreshes; "
                 "increase max_iter or tol.",
                 ConvergenceWarning,
             )
@@ -430,22 +463,24 @@ class DECClusterer(
     def _log_soft_assignment(self, X):
         """Guts of predict/predict_proba; no input validation."""
         module = self.module_
-        return map_batches_numpy(
+        log_q = map_batches_numpy(
             lambda x: module(x)[1],
             X,
             device=_module_device(module),
             out_dim=len(self.cluster_centers_),
         )
+        return _check_finite_output(log_q, X)
 
     def _embed(self, X):
         """Guts of transform; no input validation."""
         module = self.module_
-        return map_batches_numpy(
+        embedding = map_batches_numpy(
             module.autoencoder.encode,
             X,
             device=_module_device(module),
             out_dim=self.cluster_centers_.shape[1],
         )
+        return _check_finite_output(embedding, X)
 
     def _validate_for_inference(self, X):
         check_is_fitted(self)
@@ -563,7 +598,8 @@ class DECClusterer(
 
     def __getstate__(self):
         # Pickle the module from the CPU so GPU-trained models load anywhere.
-        state = super().__getstate__()
+        # A copy: on Python >= 3.11 the base class returns __dict__ itself.
+        state = dict(super().__getstate__())
         if "module_" in state and _module_device(state["module_"]).type != "cpu":
             state["module_"] = copy.deepcopy(state["module_"]).cpu()
         return state

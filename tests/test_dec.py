@@ -22,9 +22,9 @@ from .conftest import TINY
 def _fit(X, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return DECClusterer(**{**TINY, "n_clusters": 3, "random_state": 0, **params}).fit(
-            X
-        )
+        return DECClusterer(
+            **{**TINY, "n_clusters": 3, "random_state": 0, **params}
+        ).fit(X)
 
 
 def test_well_separated_clusters_are_found(blobs):
@@ -56,10 +56,11 @@ def test_same_random_state_gives_identical_results(blobs):
 def test_global_random_states_are_untouched(blobs):
     X, _ = blobs
     torch_state = torch.random.get_rng_state()
-    numpy_state = np.random.get_state()[1].copy()
+    numpy_state = np.random.get_state()[1].copy()  # noqa: NPY002
     _fit(X)
     assert torch.equal(torch_state, torch.random.get_rng_state())
-    np.testing.assert_array_equal(numpy_state, np.random.get_state()[1])
+    legacy_state = np.random.get_state()[1]  # noqa: NPY002
+    np.testing.assert_array_equal(numpy_state, legacy_state)
 
 
 def test_transform_is_the_embedding(blobs):

@@ -1,0 +1,275 @@
+"""Which label-free criterion picks the true number of clusters?
+
+Every criterion of :func:`skdec._select_k.select_n_clusters` (plus raw,
+uncorrected stability) scores the candidates k = 2..20 on the embedding of a
+pretrained autoencoder, as ``n_clusters="auto"`` does after pretraining:
+
+- ``digits``: scikit-learn's digits (X / 16, k = 10), embedded by the
+  64-500-500-2000-10 autoencoder pretrained end to end (100 epochs, Adam
+  1e-3, batch 256), one per seed;
+- ``imbalanced``: digits subsampled with ``r_min=0.3`` (DEC's imbalance
+  experiment), embedded by the same autoencoders;
+- ``synthetic-3/6/12``: ``make_nonlinear_blobs(n_clusters=3/6/12)``, each
+  embedded by a 50-256-256-10 autoencoder pretrained end to end for 50 epochs.
+
+Autoencoders are cached in ``--cache`` (a temporary folder by default); with
+``--digits-ae-dir`` the digits autoencoders are read from files named
+``ae_end_to_end_100_0.001_{seed}_500-500-2000.pt`` there instead of being
+trained. Writes ``choose_k.json`` (every score) and ``choose_k.md`` (the
+tables of ``benchmarks/choosing_k.md``) to ``--output``.
+
+Run ``python -m benchmarks.choose_k --help``.
+"""
+
+import argparse
+import copy
+import json
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as ``python benchmarks/choose_k.py``
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.utils import check_random_state  # noqa: E402
+
+from skdec import _select_k  # noqa: E402
+from skdec._nn import StackedAutoencoder  # noqa: E402
+from skdec._train import map_batches, pretrain_end_to_end  # noqa: E402
+from skdec.datasets import (  # noqa: E402
+    load_digits_scaled,
+    make_nonlinear_blobs,
+    subsample_imbalanced,
+)
+
+CANDIDATES = range(2, 21)
+DATASETS = ("digits", "synthetic-3", "synthetic-6", "synthetic-12", "imbalanced")
+# Criterion name -> (select_n_clusters criterion, rule). "stability_raw" is
+# the uncorrected half of "stability", to measure the correction.
+VARIANTS = (
+    "silhouette",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "stability",
+    "stability_raw",
+    "generalisability",
+)
+DIGITS_AE = {"dims": (64, 500, 500, 2000, 10), "epochs": 100, "lr": 1e-3}
+SYNTHETIC_AE = {"dims": (50, 256, 256, 10), "epochs": 50, "lr": 1e-3}
+BATCH_SIZE = 256
+CPU = torch.device("cpu")
+
+
+# ---------------------------------------------------------------------------
+# Embeddings
+
+
+def _pretrained(X, spec, seed, path):
+    """The autoencoder cached at ``path``, pretrained on ``X`` if missing."""
+    if path.is_file():
+        checkpoint = torch.load(path, weights_only=False)
+        autoencoder = StackedAutoencoder(checkpoint["dims"])
+        autoencoder.load_state_dict(checkpoint["state"])
+        return autoencoder
+    autoencoder = StackedAutoencoder(
+        spec["dims"], generator=torch.Generator().manual_seed(seed)
+    )
+    pretrain_end_to_end(
+        autoencoder,
+        torch.as_tensor(X),
+        epochs=spec["epochs"],
+        batch_size=BATCH_SIZE,
+        learning_rate=spec["lr"],
+        generator=torch.Generator().manual_seed(seed + 1000),
+        device=CPU,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state": autoencoder.state_dict(), "dims": autoencoder.dims}, path)
+    return autoencoder
+
+
+def _embed(autoencoder, X):
+    with torch.no_grad():
+        return map_batches(autoencoder.encode, torch.as_tensor(X), device=CPU).numpy()
+
+
+def embedding(dataset, seed, *, cache, digits_ae_dir):
+    """``(Z, true_k)`` of ``dataset`` for ``seed``."""
+    if dataset.startswith("synthetic-"):
+        k = int(dataset.split("-")[1])
+        X, y = make_nonlinear_blobs(n_clusters=k, random_state=seed)
+        path = cache / f"ae_synthetic_{k}_{seed}.pt"
+        return _embed(_pretrained(X, SYNTHETIC_AE, seed, path), X), k
+    X, y = load_digits_scaled()
+    name = f"ae_end_to_end_100_0.001_{seed}_500-500-2000.pt"
+    folder = digits_ae_dir if (digits_ae_dir / name).is_file() else cache
+    autoencoder = _pretrained(X, DIGITS_AE, seed, folder / name)
+    if dataset == "imbalanced":
+        X, y = subsample_imbalanced(X, y, r_min=0.3, random_state=seed)
+    return _embed(autoencoder, X), len(np.unique(y))
+
+
+# ---------------------------------------------------------------------------
+# Scoring
+
+
+def score_all(Z, seed):
+    """Every variant's scores and pick, as ``select_n_clusters`` computes them.
+
+    The k-means fits are shared; each criterion then continues from the same
+    random state, so each entry equals ``select_n_clusters(Z, CANDIDATES,
+    criterion=..., random_state=seed)``.
+    """
+    rng = check_random_state(seed)
+    start = time.perf_counter()
+    fits = _select_k._fit_candidates(Z, CANDIDATES, n_init=20, rng=rng)
+    results = {"kmeans_seconds": time.perf_counter() - start}
+    for name in VARIANTS:
+        start = time.perf_counter()
+        if name == "stability_raw":
+            observed, baseline = _select_k._stability_parts(Z, fits, copy.deepcopy(rng))
+            results["stability_reference"] = baseline
+            scores, rule = observed, _select_k._largest
+        else:
+            score_fn, rule = _select_k._CRITERIA[name]
+            scores = score_fn(Z, fits, copy.deepcopy(rng), 20)
+        results[name] = {
+            "scores": scores,
+            "k": rule(scores),
+            "seconds": time.perf_counter() - start,
+        }
+    return results
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+
+def _table(runs, seeds):
+    header = ["data set (true k)"] + [f"{name}" for name in VARIANTS]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    totals = dict.fromkeys(VARIANTS, 0)
+    for dataset, by_seed in runs.items():
+        true_k = by_seed[seeds[0]]["true_k"]
+        cells = [f"{dataset} ({true_k})"]
+        for name in VARIANTS:
+            picks = [by_seed[s][name]["k"] for s in seeds]
+            hits = sum(k == true_k for k in picks)
+            totals[name] += hits
+            cells.append(f"{', '.join(map(str, picks))} ({hits}/{len(seeds)})")
+        lines.append("| " + " | ".join(cells) + " |")
+    n_runs = len(runs) * len(seeds)
+    cells = ["**hit rate**"] + [f"**{totals[n]}/{n_runs}**" for n in VARIANTS]
+    lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _score_table(runs, seed, names):
+    lines = []
+    for dataset, by_seed in runs.items():
+        result = by_seed[seed]
+        lines += [
+            f"\n{dataset} (true k = {result['true_k']}), seed {seed}:\n",
+            "| criterion | " + " | ".join(str(k) for k in CANDIDATES) + " |",
+            "|---|" + "---|" * len(CANDIDATES),
+        ]
+        for name in names:
+            scores = result[name]["scores"]
+            values = " | ".join(f"{scores[k]:.3g}" for k in CANDIDATES)
+            lines.append(f"| {name} | {values} |")
+        reference = result["stability_reference"]
+        values = " | ".join(f"{reference[k]:.3g}" for k in CANDIDATES)
+        lines.append(f"| stability of the uniform reference | {values} |")
+    return "\n".join(lines)
+
+
+def _seconds_table(runs):
+    lines = ["| data set | k-means fits | " + " | ".join(VARIANTS) + " |"]
+    lines.append("|---|---|" + "---|" * len(VARIANTS))
+    for dataset, by_seed in runs.items():
+        results = list(by_seed.values())
+        cells = [f"{np.mean([r['kmeans_seconds'] for r in results]):.1f}"]
+        cells += [
+            f"{np.mean([r[n]['seconds'] for r in results]):.1f}" for n in VARIANTS
+        ]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def report(runs, seeds):
+    return "\n\n".join(
+        [
+            "## Picked k per seed (hits of the true k)",
+            _table(runs, seeds),
+            "## Seconds per criterion (mean over seeds, on top of the k-means fits)",
+            _seconds_table(runs),
+            "## Scores per candidate",
+            _score_table(runs, seeds[0], VARIANTS),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.choose_k", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "skdec-choose-k",
+        help="folder of cached autoencoders",
+    )
+    parser.add_argument(
+        "--digits-ae-dir",
+        type=Path,
+        default=Path("/tmp/exp"),
+        help="folder holding already pretrained digits autoencoders, if any",
+    )
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/k"))
+    args = parser.parse_args(argv)
+    args.datasets = args.datasets.split(",")
+    unknown = set(args.datasets) - set(DATASETS)
+    if unknown:
+        parser.error(f"unknown data sets {sorted(unknown)}; choose from {DATASETS}")
+    args.seeds = [int(s) for s in args.seeds.split(",")]
+    return args
+
+
+def main(argv=None):
+    args = _parse(argv)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    runs = {}
+    for dataset in args.datasets:
+        runs[dataset] = {}
+        for seed in args.seeds:
+            Z, true_k = embedding(
+                dataset, seed, cache=args.cache, digits_ae_dir=args.digits_ae_dir
+            )
+            result = score_all(Z, seed)
+            result["true_k"] = true_k
+            runs[dataset][seed] = result
+            picks = {name: result[name]["k"] for name in VARIANTS}
+            print(f"{dataset} seed {seed} (true k {true_k}): {picks}", flush=True)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "choose_k.json").write_text(json.dumps(runs, indent=1))
+    (args.output / "choose_k.md").write_text(report(runs, args.seeds) + "\n")
+    print(report(runs, args.seeds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

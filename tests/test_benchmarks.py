@@ -1,0 +1,314 @@
+"""Smoke tests of the benchmark suite (benchmarks/) with a tiny network."""
+
+import argparse
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import KMeans
+
+import skdec._dec
+from benchmarks import run, speed
+from benchmarks.__main__ import main as benchmarks_main
+from benchmarks._options import parse_assignment
+from skdec._nn import StackedAutoencoder
+
+TINY = [
+    *("--set", "hidden_dims=(16,)"),
+    *("--set", "latent_dim=2"),
+    *("--set", "pretrain_epochs=1"),
+    *("--set", "max_iter=5"),
+    *("--set", "n_init=1"),
+]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("max_iter=500", ("max_iter", 500)),
+        ("tol = 1e-4", ("tol", 1e-4)),
+        ("hidden_dims=(16,)", ("hidden_dims", (16,))),
+        ("pretrain=None", ("pretrain", None)),
+        ("pretrain=end_to_end", ("pretrain", "end_to_end")),
+        ("pretrain='layerwise'", ("pretrain", "layerwise")),
+        ("device=cuda:0", ("device", "cuda:0")),
+    ],
+)
+def test_parse_assignment(text, expected):
+    assert parse_assignment(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("max_iter", "KEY=VALUE"),
+        ("=3", "KEY=VALUE"),
+        ("1x=2", "KEY=VALUE"),
+        ("hidden_dims=(16,", "cannot parse"),
+        ("tol=1e-3 2", "cannot parse"),
+        ("n_clusters=3", "number of classes"),
+        ("random_state=0", "--seeds"),
+    ],
+)
+def test_parse_assignment_rejects(text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        parse_assignment(text)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "max_iters=5"], "max_iters"),
+        (["--set", "max_iter=-1"], "max_iter"),
+        (["--methods", "kmeans,dec", "--set", "gamma=0.5"], "gamma"),
+        (["--methods", "kmeans,dbscan"], "dbscan"),
+        (["--datasets", "mnist"], "--mnist PATH"),
+        (["--seeds", "0,x"], "invalid list"),
+    ],
+)
+def test_bad_arguments_fail_before_any_run(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        run.main([*args, "--output", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_dec_family_methods_take_the_overrides_they_have():
+    overrides = {"gamma": 0.5, "max_iter": 7, "latent_dim": 3, "n_init": 1}
+    idec = run.METHODS["idec"](4, 1, overrides)
+    assert (idec.n_clusters, idec.random_state) == (4, 1)
+    assert (idec.gamma, idec.max_iter, idec.latent_dim) == (0.5, 7, 3)
+    dec = run.METHODS["dec"](4, 1, overrides)
+    assert "gamma" not in dec.get_params()
+    assert (dec.max_iter, dec.latent_dim) == (7, 3)
+    ae_kmeans = run.METHODS["ae_kmeans"](4, 1, overrides)
+    assert (ae_kmeans.max_iter, ae_kmeans.latent_dim) == (0, 3)
+    kmeans = run.METHODS["kmeans"](4, 1, overrides)
+    assert (kmeans.n_init, kmeans.random_state) == (20, 1)
+
+
+def test_suite_writes_json_markdown_and_chart(tmp_path):
+    datasets = ["digits", "synthetic", *run.IMBALANCE_R_MIN]
+    datasets = [
+        d if isinstance(d, str) else f"digits_imbalanced_r{d}" for d in datasets
+    ]
+    methods = ["kmeans", "ae_kmeans", "dec"]
+    status = run.main(
+        [
+            *("--datasets", "digits,synthetic,imbalanced"),
+            *("--methods", ",".join(methods)),
+            *("--seeds", "0"),
+            *("--max-samples", "120"),
+            "--no-subprocess",
+            *("--output", str(tmp_path)),
+            *TINY,
+        ]
+    )
+    assert status == 0
+    # The stage timers are removed after each fit.
+    assert skdec._dec.KMeans is KMeans
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["complete"]
+    assert results["overrides"] == {
+        "hidden_dims": [16],
+        "latent_dim": 2,
+        "pretrain_epochs": 1,
+        "max_iter": 5,
+        "n_init": 1,
+    }
+    assert results["machine"]["torch"] == torch.__version__
+    assert list(results["datasets"]) == datasets
+    assert all(info["n_samples"] == 120 for info in results["datasets"].values())
+    runs = results["runs"]
+    assert [(r["dataset"], r["method"]) for r in runs] == [
+        (d, m) for d in datasets for m in methods
+    ]
+    for row in runs:
+        assert "error" not in row
+        assert 0 < row["acc"] <= 1 and -1 <= row["ari"] <= 1 and 0 <= row["nmi"] <= 1
+        assert row["fit_seconds"] > 0 and row["peak_rss_mb"] > 0
+        assert row["params"]["random_state"] == 0
+    by_method = {r["method"]: r for r in runs if r["dataset"] == "digits"}
+    assert by_method["kmeans"]["params"]["n_init"] == 20
+    assert by_method["ae_kmeans"]["params"]["max_iter"] == 0
+    assert by_method["ae_kmeans"]["n_iter"] == 0
+    dec = by_method["dec"]
+    assert dec["params"]["hidden_dims"] == [16]
+    assert dec["params"]["pretrain_epochs"] == 1
+    assert dec["n_iter"] == 5
+    assert set(dec["stage_seconds"]) == {"pretraining", "kmeans", "clustering"}
+    assert sum(dec["stage_seconds"].values()) <= dec["fit_seconds"]
+    assert dec["warnings"] and "ConvergenceWarning" in dec["warnings"][0]
+    assert len(results["aggregates"]) == len(datasets) * len(methods)
+
+    table = (tmp_path / "results.md").read_text()
+    for d in datasets:
+        for m in methods:
+            assert f"| {d} | {m} | " in table
+    assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_each_run_in_a_fresh_process(tmp_path):
+    run.main(
+        [
+            *("--datasets", "digits"),
+            *("--methods", "kmeans"),
+            *("--seeds", "3"),
+            *("--max-samples", "100"),
+            *("--output", str(tmp_path)),
+        ]
+    )
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["subprocess"]
+    (row,) = results["runs"]
+    assert row["seed"] == 3 and row["params"]["random_state"] == 3
+    assert row["peak_rss_mb"] >= row["rss_before_fit_mb"] > 0
+
+
+class _Failing(ClusterMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        raise RuntimeError("boom")
+
+
+def test_failed_run_is_reported_not_fatal(tmp_path, monkeypatch):
+    monkeypatch.setitem(run.METHODS, "broken", lambda k, seed, overrides: _Failing())
+    status = run.main(
+        [
+            *("--methods", "kmeans,broken"),
+            *("--datasets", "digits"),
+            *("--seeds", "0"),
+            *("--max-samples", "60"),
+            "--no-subprocess",
+            *("--output", str(tmp_path)),
+        ]
+    )
+    assert status == 1
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [r.get("error") for r in results["runs"]] == [None, "RuntimeError: boom"]
+    table = (tmp_path / "results.md").read_text()
+    assert "| digits | broken | failed (1 runs)" in table
+    assert "RuntimeError: boom" in table
+
+
+def test_missing_optional_package_skips_its_method(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(run.OPTIONAL_PACKAGES, "clustpy_dec", "no_such_package_xyz")
+    run.main(
+        [
+            *("--methods", "kmeans,clustpy_dec"),
+            *("--datasets", "digits"),
+            *("--seeds", "0"),
+            *("--max-samples", "60"),
+            "--no-subprocess",
+            *("--output", str(tmp_path)),
+        ]
+    )
+    assert "Skipping clustpy_dec: no_such_package_xyz is not installed" in (
+        capsys.readouterr().err
+    )
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["methods"] == ["kmeans"]
+    assert list(results["skipped_methods"]) == ["clustpy_dec"]
+    assert "clustpy_dec skipped" in (tmp_path / "results.md").read_text()
+
+
+def test_clustpy_dec_gets_the_shared_settings_under_its_names(monkeypatch):
+    class DEC:  # stands in for clustpy.deep.DEC
+        def __init__(
+            self, n_clusters, batch_size=256, embedding_size=10, random_state=None
+        ):
+            self.kwargs = dict(
+                n_clusters=n_clusters,
+                batch_size=batch_size,
+                embedding_size=embedding_size,
+                random_state=random_state,
+            )
+
+    deep = types.ModuleType("clustpy.deep")
+    deep.DEC = DEC
+    monkeypatch.setitem(sys.modules, "clustpy", types.ModuleType("clustpy"))
+    monkeypatch.setitem(sys.modules, "clustpy.deep", deep)
+    overrides = {"latent_dim": 5, "batch_size": 64, "pretrain_epochs": 7}
+    estimator = run.METHODS["clustpy_dec"](4, 3, overrides)
+    # pretrain_epochs is not a parameter of this DEC, so it is not passed.
+    assert estimator.kwargs == dict(
+        n_clusters=4, batch_size=64, embedding_size=5, random_state=3
+    )
+
+
+def test_reference_loop_network_matches_skdec():
+    autoencoder = StackedAutoencoder(
+        (7, 5, 4, 2), generator=torch.Generator().manual_seed(0)
+    )
+    x = torch.rand(9, 7)
+    assert torch.equal(speed.as_sequential(autoencoder)(x), autoencoder(x))
+
+
+def test_speed_writes_json_and_markdown(tmp_path):
+    status = benchmarks_main(
+        [
+            "speed",
+            *("--epoch-samples", "256"),
+            *("--big-samples", "300"),
+            *("--repeats", "1"),
+            *("--big-set", "pretrain=end_to_end"),
+            *("--output", str(tmp_path)),
+            *TINY,
+        ]
+    )
+    results = json.loads((tmp_path / "speed.json").read_text())
+    epoch = results["epoch"]
+    assert epoch["network"] == [784, 16, 2]
+    assert epoch["ratio"] == pytest.approx(
+        epoch["skdec_median_seconds"] / epoch["reference_median_seconds"]
+    )
+    assert status == int(not epoch["passed"])
+    assert results["refresh"]["n_samples"] == 300
+    assert results["refresh"]["median_seconds"] > 0
+    digits, big = results["breakdown"]
+    assert (digits["n_samples"], digits["n_features"]) == (1797, 64)
+    assert (big["n_samples"], big["n_features"]) == (300, 784)
+    # Layer-wise: two pairs and the fine-tuning; end to end: one stage.
+    assert (digits["pretraining_epochs"], big["pretraining_epochs"]) == (3, 1)
+    assert big["overrides"]["pretrain"] == "end_to_end"
+    assert "pretrain" not in digits["overrides"]
+    for fit in (digits, big):
+        assert fit["clustering_steps"] == 5
+        assert min(fit["stage_seconds"].values()) >= -1e-6
+        assert sum(fit["stage_seconds"].values()) == pytest.approx(fit["total_seconds"])
+    report = (tmp_path / "speed.md").read_text()
+    assert f"**Ratio {epoch['ratio']:.3f}**" in report
+    assert "pretrain='end_to_end'" in report
+
+
+def test_mnist_from_local_file(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "mnist.npz"
+    np.savez(
+        path,
+        X=rng.integers(0, 256, size=(40, 784), dtype=np.uint8),
+        y=np.repeat(np.arange(4), 10),
+    )
+    run.main(
+        [
+            *("--datasets", "mnist"),
+            *("--mnist", str(path)),
+            *("--methods", "kmeans"),
+            *("--seeds", "0"),
+            "--no-subprocess",
+            *("--output", str(tmp_path / "out")),
+        ]
+    )
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["datasets"]["mnist"] == {
+        "n_samples": 40,
+        "n_features": 784,
+        "n_clusters": 4,
+        "dtype": "float32",
+    }
+    assert results["runs"][0]["dataset"] == "mnist"

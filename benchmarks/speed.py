@@ -45,13 +45,8 @@ from benchmarks._report import write_json  # noqa: E402
 from benchmarks._stages import STAGES, synchronize, time_stages, warm_up  # noqa: E402
 from skdec import DECClusterer  # noqa: E402
 from skdec._device import resolve_device, to_training_tensor  # noqa: E402
-from skdec._nn import (  # noqa: E402
-    DECModule,
-    StackedAutoencoder,
-    kl_divergence,
-    target_distribution,
-)
-from skdec._train import map_batches, pretrain_end_to_end  # noqa: E402
+from skdec._nn import DECModule, StackedAutoencoder  # noqa: E402
+from skdec._train import pretrain_end_to_end, refresh_target  # noqa: E402
 
 MAX_EPOCH_RATIO = 1.3
 MNIST_SHAPE = (70000, 784)
@@ -180,7 +175,7 @@ def measure_epoch(params, *, n_samples, repeats, device):
 def measure_refresh(params, X, *, source, repeats, device):
     """Seconds per refresh of Q, P, labels and KL on all of ``X``.
 
-    The same steps as at each refresh of ``skdec._train.train_clustering``.
+    Times ``skdec._train.refresh_target``, which ``train_clustering`` calls.
     """
     dims = _network(params, X.shape[1])
     init = torch.Generator().manual_seed(0)
@@ -190,11 +185,7 @@ def measure_refresh(params, X, *, source, repeats, device):
     X = to_training_tensor(X, device)
 
     def refresh():
-        log_q = map_batches(lambda x: module(x)[1], X, device=device)
-        q = log_q.exp()
-        p = target_distribution(q)
-        q.argmax(dim=1)  # the labels, for the stopping test
-        kl_divergence(p, log_q).item()
+        refresh_target(module, X, device=device)
 
     refresh()  # warm-up
     times = [_seconds(refresh) for _ in range(repeats)]

@@ -210,6 +210,18 @@ def pretrain_layerwise(
 # Clustering stage
 
 
+def refresh_target(module, X, *, device):
+    """Soft assignment of the whole of ``X`` in batches, and its target.
+
+    Returns ``(p, labels, kl)``: the target distribution P (on ``device``),
+    the hard labels argmax Q, and ``KL(P || Q)`` as a float.
+    """
+    log_q = map_batches(lambda x: module(x)[1], X, device=device)
+    q = log_q.exp()
+    p = target_distribution(q)
+    return p, q.argmax(dim=1), kl_divergence(p, log_q).item()
+
+
 def train_clustering(
     module,
     X,
@@ -249,14 +261,11 @@ def train_clustering(
     bar = _progress(range(max_iter), enabled=progress, desc="clustering")
     while True:
         if n_iter % update_interval == 0:
-            log_q = map_batches(lambda x: module(x)[1], X, device=device)
-            q = log_q.exp()
-            p = target_distribution(q)
-            labels = q.argmax(dim=1)
+            p, labels, kl = refresh_target(module, X, device=device)
             record = {
                 "stage": "clustering",
                 "iteration": n_iter,
-                "kl": kl_divergence(p, log_q).item(),
+                "kl": kl,
                 "delta_label": None,
             }
             _check_finite(record["kl"], "clustering")

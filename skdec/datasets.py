@@ -1,0 +1,659 @@
+"""Data sets for benchmarks, examples and the command line.
+
+This module holds small, dependency-free (NumPy and scikit-learn only) helpers
+to obtain the data sets used to evaluate Deep Embedded Clustering:
+
+- :func:`load_mnist` reads MNIST from files already on disk (the four IDX
+  files of the original distribution, or a Keras-style ``.npz`` archive).
+  Nothing is ever downloaded.
+- :func:`read_idx` parses a single IDX file, optionally gzip-compressed.
+- :func:`make_nonlinear_blobs` generates Gaussian clusters that are trivially
+  separable in a low-dimensional latent space but are seen through a fixed
+  random non-linear map, so that k-means on the observed features is clearly
+  below perfect.
+- :func:`subsample_imbalanced` reproduces the class-imbalance experiment of the
+  DEC paper (Xie et al., 2016).
+- :func:`load_digits_scaled` returns scikit-learn's bundled digits scaled to
+  ``[0, 1]``.
+"""
+
+import gzip
+import numbers
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_digits, make_blobs
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+__all__ = [
+    "load_digits_scaled",
+    "load_mnist",
+    "make_nonlinear_blobs",
+    "read_idx",
+    "subsample_imbalanced",
+]
+
+# IDX type codes (third byte of the magic number) -> big-endian NumPy dtype.
+_IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"
+_IDX_LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
+_IDX_IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
+_MNIST_SHAPE = (28, 28)
+_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_SUBSETS = ("train", "test", "all")
+
+
+# ---------------------------------------------------------------------------
+# IDX files
+
+
+def _read_bytes(path):
+    """Bytes of ``path``, decompressed when they start with the gzip magic."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No such file: '{path}'.")
+    data = path.read_bytes()
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(
+                f"'{path}' starts with the gzip magic bytes but could not be "
+                f"decompressed (corrupted or truncated file): {exc}"
+            ) from exc
+    return data
+
+
+def _parse_idx(data, path):
+    """``(magic, array)`` from the raw bytes of an IDX file."""
+    if len(data) < 4:
+        raise ValueError(
+            f"'{path}' is not an IDX file: it holds {len(data)} bytes, fewer "
+            "than the 4 bytes of the magic number."
+        )
+    magic = int.from_bytes(data[:4], "big")
+    type_code, ndim = data[2], data[3]
+    if data[:2] != b"\x00\x00" or type_code not in _IDX_DTYPES or ndim == 0:
+        raise ValueError(
+            f"'{path}' is not an IDX file: invalid magic number 0x{magic:08X} "
+            "(expected 0x0000TTNN with a known type code TT and NN >= 1 "
+            "dimensions, e.g. 0x00000803 for images, 0x00000801 for labels)."
+        )
+    header_len = 4 + 4 * ndim
+    if len(data) < header_len:
+        raise ValueError(
+            f"'{path}' is truncated: the header announces {ndim} dimensions "
+            f"({header_len} header bytes) but the file holds {len(data)} bytes."
+        )
+    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    dtype = _IDX_DTYPES[type_code]
+    expected = header_len + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) != expected:
+        problem = "truncated" if len(data) < expected else "corrupted"
+        raise ValueError(
+            f"'{path}' is {problem}: its header announces shape {shape} of "
+            f"{dtype.name} ({expected} bytes in all) but it holds {len(data)} "
+            "bytes."
+        )
+    array = np.frombuffer(data, dtype, offset=header_len).reshape(shape)
+    # A writable copy in native byte order.
+    return magic, array.astype(dtype.newbyteorder("="))
+
+
+def read_idx(path):
+    """Read an IDX file, the format of the original MNIST distribution.
+
+    The file may be gzip-compressed: compression is detected from its first
+    two bytes (``1f 8b``), whatever its name.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The IDX file. Its magic number (``0x0000TTNN``) gives the element type
+        ``TT`` and the number of dimensions ``NN``; the ``NN`` big-endian
+        32-bit sizes follow, then the data.
+
+    Returns
+    -------
+    array : ndarray
+        The data, of the shape and type given by the header, in native byte
+        order.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not an existing file.
+    ValueError
+        If the file is not a valid IDX file: wrong magic number, truncated or
+        corrupted data, or a byte length that does not match the header.
+
+    Examples
+    --------
+    >>> import os, struct, tempfile
+    >>> import numpy as np
+    >>> from skdec.datasets import read_idx
+    >>> labels = np.array([5, 0, 4], dtype=np.uint8)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "labels-idx1-ubyte")
+    ...     with open(path, "wb") as f:
+    ...         _ = f.write(struct.pack(">II", 0x00000801, 3) + labels.tobytes())
+    ...     read_idx(path)
+    array([5, 0, 4], dtype=uint8)
+    """
+    return _parse_idx(_read_bytes(path), path)[1]
+
+
+def _read_idx_expecting(path, magic):
+    """Read an IDX file whose magic number must be ``magic``."""
+    found, array = _parse_idx(_read_bytes(path), path)
+    if found != magic:
+        kind = "images" if magic == _IDX_IMAGES_MAGIC else "labels"
+        raise ValueError(
+            f"'{path}' has magic number 0x{found:08X}, expected 0x{magic:08X} "
+            f"for MNIST {kind}."
+        )
+    return array
+
+
+def _find_idx_file(directory, name):
+    """Path of the IDX file ``name`` in ``directory``, under its usual variants."""
+    stems = [name, name.replace("-idx", ".idx")]
+    candidates = [stem + suffix for stem in stems for suffix in ("", ".gz")]
+    for candidate in candidates:
+        path = directory / candidate
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"MNIST file '{name}' not found in '{directory}' (looked for "
+        f"{', '.join(repr(c) for c in candidates)})."
+    )
+
+
+def _load_idx_split(directory, split):
+    images_name, labels_name = _MNIST_FILES[split]
+    images_path = _find_idx_file(directory, images_name)
+    labels_path = _find_idx_file(directory, labels_name)
+    images = _read_idx_expecting(images_path, _IDX_IMAGES_MAGIC)
+    labels = _read_idx_expecting(labels_path, _IDX_LABELS_MAGIC)
+    if images.shape[1:] != _MNIST_SHAPE:
+        raise ValueError(
+            f"'{images_path}' holds images of shape {images.shape[1:]}, "
+            f"expected {_MNIST_SHAPE}."
+        )
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"'{images_path}' holds {images.shape[0]} images but "
+            f"'{labels_path}' holds {labels.shape[0]} labels."
+        )
+    return images, labels
+
+
+# ---------------------------------------------------------------------------
+# .npz archives
+
+
+def _load_npz(path, subset):
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except Exception as exc:  # zipfile.BadZipFile, OSError, EOFError, ValueError
+        raise ValueError(f"'{path}' is not a readable .npz archive: {exc}") from exc
+
+    if {"x_train", "y_train", "x_test", "y_test"} <= arrays.keys():
+        splits = ("train", "test") if subset == "all" else (subset,)
+        pairs = [(arrays[f"x_{split}"], arrays[f"y_{split}"]) for split in splits]
+    elif {"X", "y"} <= arrays.keys():
+        if subset != "all":
+            raise ValueError(
+                f"'{path}' holds a single 'X', 'y' pair with no train/test "
+                f"split; subset={subset!r} needs the arrays 'x_train', "
+                "'y_train', 'x_test', 'y_test'. Use subset='all'."
+            )
+        pairs = [(arrays["X"], arrays["y"])]
+    else:
+        raise ValueError(
+            f"'{path}' holds the arrays {sorted(arrays)}; expected 'x_train', "
+            "'y_train', 'x_test', 'y_test' (Keras layout) or 'X', 'y'."
+        )
+
+    checked = []
+    for images, labels in pairs:
+        images = np.asarray(images)
+        labels = np.asarray(labels)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.ndim != 1:
+            raise ValueError(
+                f"'{path}': labels must be 1-dimensional, got shape {labels.shape}."
+            )
+        if images.ndim < 2 or int(np.prod(images.shape[1:])) != np.prod(_MNIST_SHAPE):
+            raise ValueError(
+                f"'{path}': images must have shape (n, 28, 28) or (n, 784), got "
+                f"{images.shape}."
+            )
+        if images.shape[0] != labels.shape[0]:
+            raise ValueError(
+                f"'{path}' holds {images.shape[0]} images but {labels.shape[0]} labels."
+            )
+        checked.append((images, labels))
+    return checked
+
+
+# ---------------------------------------------------------------------------
+# MNIST
+
+
+def _scale_images(X, source):
+    """``X`` as float32 in ``[0, 1]``; see :func:`load_mnist` for the rules."""
+    if X.size == 0:
+        return X.astype(np.float32)
+    if X.dtype.kind in "biu":
+        low, high = X.min(), X.max()
+        if low < 0 or high > 255:
+            raise ValueError(
+                f"'{source}': integer pixels must lie in [0, 255] to be scaled, "
+                f"got values in [{low}, {high}]."
+            )
+        return X.astype(np.float32) / np.float32(255)
+    if X.dtype.kind == "f":
+        X = X.astype(np.float32)
+        low, high = float(np.min(X)), float(np.max(X))
+        if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 255:
+            raise ValueError(
+                f"'{source}': pixels must be finite and lie in [0, 255] (or "
+                f"[0, 1]) to be scaled, got values in [{low}, {high}]."
+            )
+        return X / np.float32(255) if high > 1 else X
+    raise ValueError(f"'{source}': pixels must be numeric, got dtype {X.dtype}.")
+
+
+def _labels_int64(y, source):
+    if y.dtype.kind in "biu":
+        return y.astype(np.int64)
+    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+        return y.astype(np.int64)
+    raise ValueError(
+        f"'{source}': labels must be integers, got dtype {y.dtype} with "
+        "non-integer values."
+    )
+
+
+def load_mnist(path, *, subset="all", scale=True):
+    """Load MNIST from local files.
+
+    Nothing is downloaded: the data must already be on disk, either as the
+    four IDX files of the original distribution or as a ``.npz`` archive.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Either
+
+        - a directory holding the four IDX files ``train-images-idx3-ubyte``,
+          ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
+          ``t10k-labels-idx1-ubyte``; each may carry a ``.gz`` suffix and may
+          use ``.`` instead of ``-`` before ``idx`` (e.g.
+          ``train-images.idx3-ubyte``). Gzip compression is detected from the
+          content, not the name. Only the files of the requested ``subset``
+          are needed; or
+        - a ``.npz`` archive with the arrays ``x_train``, ``y_train``,
+          ``x_test``, ``y_test`` (the layout of Keras' ``mnist.npz``), or with
+          the arrays ``X`` and ``y`` (then only ``subset="all"`` is possible).
+
+    subset : {"train", "test", "all"}, default="all"
+        Which split to return. ``"all"`` returns the training samples followed
+        by the test samples (70,000 for the full MNIST).
+
+    scale : bool, default=True
+        If True, return the pixels as float32 in ``[0, 1]``: integer pixels are
+        divided by 255, floating-point pixels are divided by 255 when their
+        maximum exceeds 1 and are kept as they are otherwise. If False, return
+        the pixels as stored (``uint8`` for IDX files), only reshaped.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 784)
+        The images, one flattened 28x28 image per row; float32 when
+        ``scale=True``.
+
+    y : ndarray of shape (n_samples,)
+        The digit labels, as int64.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist or a needed IDX file is missing.
+    ValueError
+        If ``subset`` is invalid, or a file is corrupted, truncated, has the
+        wrong magic number or arrays, or images and labels do not match.
+
+    Examples
+    --------
+    A tiny stand-in for ``mnist.npz``, written to a temporary directory:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from skdec.datasets import load_mnist
+    >>> rng = np.random.RandomState(0)
+    >>> arrays = {
+    ...     "x_train": rng.randint(0, 256, size=(3, 28, 28), dtype=np.uint8),
+    ...     "y_train": np.array([5, 0, 4], dtype=np.uint8),
+    ...     "x_test": rng.randint(0, 256, size=(2, 28, 28), dtype=np.uint8),
+    ...     "y_test": np.array([7, 2], dtype=np.uint8),
+    ... }
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "mnist.npz")
+    ...     np.savez(path, **arrays)
+    ...     X, y = load_mnist(path)
+    ...     X_test, y_test = load_mnist(path, subset="test", scale=False)
+    >>> X.shape, X.dtype, y.tolist()
+    ((5, 784), dtype('float32'), [5, 0, 4, 7, 2])
+    >>> bool(X.min() >= 0 and X.max() <= 1)
+    True
+    >>> X_test.dtype, y_test.dtype
+    (dtype('uint8'), dtype('int64'))
+    """
+    if subset not in _SUBSETS:
+        raise ValueError(f"subset must be one of {_SUBSETS}, got {subset!r}.")
+    if not isinstance(scale, bool | np.bool_):
+        raise ValueError(f"scale must be a bool, got {scale!r}.")
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise FileNotFoundError(
+            f"MNIST path '{path}' does not exist; give a directory holding the "
+            "four IDX files or a .npz archive (nothing is downloaded)."
+        )
+    if path.is_dir():
+        splits = ("train", "test") if subset == "all" else (subset,)
+        pairs = [_load_idx_split(path, split) for split in splits]
+    else:
+        with path.open("rb") as f:
+            head = f.read(4)
+        if path.suffix.lower() != ".npz" and head != _ZIP_MAGIC:
+            raise ValueError(
+                f"'{path}' is neither a directory holding the MNIST IDX files "
+                "nor a .npz archive."
+            )
+        pairs = _load_npz(path, subset)
+
+    X = np.concatenate([images.reshape(images.shape[0], -1) for images, _ in pairs])
+    y = np.concatenate([labels for _, labels in pairs])
+    if scale:
+        X = _scale_images(X, path)
+    return X, _labels_int64(y, path)
+
+
+# ---------------------------------------------------------------------------
+# Generated data
+
+# First-layer width is latent_dim + 1: a narrow first layer makes the local
+# gain of the map very different between clusters (some sit on the steep part
+# of a tanh unit, others on its flat part), which is what defeats k-means.
+_MAP_GAIN = 8.0  # first-layer gain, relative to the half-width of center_box
+_MAP_LEAK = 0.02  # tanh(u) + leak * u is strictly increasing: nothing collapses
+_MAP_HIDDEN = 64  # width of the second (softplus) layer
+
+
+def _check_int(value, name, minimum):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def make_nonlinear_blobs(
+    n_samples=2000,
+    *,
+    n_clusters=6,
+    n_features=50,
+    latent_dim=5,
+    cluster_std=1.0,
+    center_box=(-10.0, 10.0),
+    random_state=None,
+    return_latent=False,
+):
+    """Generate Gaussian clusters seen through a random non-linear map.
+
+    Isotropic Gaussian clusters are drawn in a ``latent_dim``-dimensional
+    latent space with :func:`sklearn.datasets.make_blobs`; with the defaults
+    they are far apart (centers drawn in ``center_box``, ``cluster_std=1``), so
+    k-means on the latent points recovers them (almost) perfectly. The latent
+    points are then pushed through a fixed random non-linear map to
+    ``n_features`` dimensions and each feature is standardised.
+
+    The map is a small random network: a dense layer of ``latent_dim + 1``
+    units with the strictly increasing activation ``tanh(u) + 0.02 u`` (and a
+    gain of 8 relative to the half-width of ``center_box``), a dense layer of
+    64 softplus units, and a final linear layer. Its weights are drawn from a
+    random state derived from ``random_state``. Because the map stretches
+    some clusters and squeezes others, k-means on ``X`` is clearly below
+    perfect while the clusters stay separable: with the defaults, over
+    ``random_state`` 0 to 19, ``KMeans(n_clusters=6, n_init=20)`` reaches an
+    adjusted Rand index of 0.67 on average (from 0.37 to 0.90, 0.88 for
+    ``random_state=0``) on ``X``, against at least 0.996 (1.0 for 18 of the
+    20) on the latent points, while a 5-nearest-neighbour classifier on ``X``
+    is still 99.6% accurate on average (5-fold cross-validation). This makes
+    it a quick test bed for methods such as DEC that learn a non-linear
+    embedding before clustering.
+
+    Parameters
+    ----------
+    n_samples : int, default=2000
+        Number of samples, split as equally as possible between clusters.
+
+    n_clusters : int, default=6
+        Number of clusters.
+
+    n_features : int, default=50
+        Number of observed features.
+
+    latent_dim : int, default=5
+        Dimension of the latent space in which the clusters are Gaussian.
+
+    cluster_std : float, default=1.0
+        Standard deviation of each cluster in the latent space.
+
+    center_box : tuple of float (min, max), default=(-10.0, 10.0)
+        Bounding box of the cluster centers in the latent space. The map is
+        scaled to this box.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed for the clusters and the map. Pass an int for reproducible
+        output.
+
+    return_latent : bool, default=False
+        If True, also return the latent points.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The observed features, float32, each with zero mean and unit variance.
+
+    y : ndarray of shape (n_samples,)
+        The cluster of each sample, int64 in ``[0, n_clusters)``.
+
+    Z : ndarray of shape (n_samples, latent_dim)
+        The latent points, float32. Only returned if ``return_latent=True``.
+
+    Examples
+    --------
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.metrics import adjusted_rand_score
+    >>> from skdec.datasets import make_nonlinear_blobs
+    >>> X, y, Z = make_nonlinear_blobs(random_state=0, return_latent=True)
+    >>> X.shape, X.dtype, y.shape, y.dtype
+    ((2000, 50), dtype('float32'), (2000,), dtype('int64'))
+    >>> km = KMeans(n_clusters=6, n_init=20, random_state=0)
+    >>> bool(adjusted_rand_score(y, km.fit_predict(Z)) > 0.99)
+    True
+    >>> bool(adjusted_rand_score(y, km.fit_predict(X)) < 0.95)
+    True
+    """
+    n_samples = _check_int(n_samples, "n_samples", 1)
+    n_clusters = _check_int(n_clusters, "n_clusters", 1)
+    n_features = _check_int(n_features, "n_features", 1)
+    latent_dim = _check_int(latent_dim, "latent_dim", 1)
+    if (
+        not isinstance(cluster_std, numbers.Real)
+        or not np.isfinite(cluster_std)
+        or cluster_std <= 0
+    ):
+        raise ValueError(f"cluster_std must be a positive number, got {cluster_std!r}.")
+    try:
+        low, high = (float(v) for v in center_box)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"center_box must be a pair of numbers (min, max), got {center_box!r}."
+        ) from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(
+            f"center_box must be a finite pair (min, max) with min < max, got "
+            f"{center_box!r}."
+        )
+
+    rng = check_random_state(random_state)
+    blob_seed, map_seed = rng.randint(np.iinfo(np.int32).max, size=2)
+    Z, y = make_blobs(
+        n_samples=n_samples,
+        n_features=latent_dim,
+        centers=n_clusters,
+        cluster_std=cluster_std,
+        center_box=(low, high),
+        random_state=blob_seed,
+    )
+
+    map_rng = np.random.RandomState(map_seed)
+    width = latent_dim + 1
+    W1 = map_rng.normal(0.0, 1.0 / np.sqrt(latent_dim), size=(latent_dim, width))
+    b1 = map_rng.uniform(-1.0, 1.0, size=width)
+    W2 = map_rng.normal(0.0, 2.0 / np.sqrt(width), size=(width, _MAP_HIDDEN))
+    b2 = map_rng.normal(0.0, 1.0, size=_MAP_HIDDEN)
+    W3 = map_rng.normal(0.0, 1.0 / np.sqrt(_MAP_HIDDEN), size=(_MAP_HIDDEN, n_features))
+
+    center, half_width = (low + high) / 2.0, (high - low) / 2.0
+    U = _MAP_GAIN * (((Z - center) / half_width) @ W1 + b1)
+    H = np.tanh(U) + _MAP_LEAK * U
+    H = np.logaddexp(0.0, H @ W2 + b2)  # softplus
+    X = H @ W3
+    std = X.std(axis=0)
+    X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+    X = X.astype(np.float32)
+    y = y.astype(np.int64)
+    if return_latent:
+        return X, y, Z.astype(np.float32)
+    return X, y
+
+
+# ---------------------------------------------------------------------------
+# Imbalance and digits
+
+
+def subsample_imbalanced(X, y, *, r_min, random_state=None):
+    """Subsample a data set to make its classes imbalanced, as in DEC.
+
+    This is the imbalance experiment of Xie et al. (2016): with the classes
+    sorted, class ``c`` is given a retention rate ``r_c`` linearly spaced from
+    ``r_min`` (first class) to 1 (last class), and each sample of class ``c``
+    is kept independently with probability ``r_c``. The smallest class thus
+    ends up with about ``r_min`` times the samples of the largest one. A data
+    set with a single class is returned whole.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+        The samples.
+
+    y : array-like of shape (n_samples,)
+        The class labels.
+
+    r_min : float
+        Retention rate of the first class, in ``(0, 1]``. ``r_min=1`` keeps
+        every sample.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed for the random draws. Pass an int for reproducible output.
+
+    Returns
+    -------
+    X_sub : array-like or sparse matrix of shape (n_kept, n_features)
+        The kept samples, in their original order and of the type of ``X``.
+
+    y_sub : ndarray of shape (n_kept,)
+        Their labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdec.datasets import subsample_imbalanced
+    >>> y = np.repeat([0, 1, 2], 1000)
+    >>> X = np.arange(3000).reshape(-1, 1)
+    >>> X_sub, y_sub = subsample_imbalanced(X, y, r_min=0.2, random_state=0)
+    >>> counts = np.bincount(y_sub)
+    >>> int(counts[2])  # the last class is kept whole
+    1000
+    >>> bool(150 < counts[0] < 250 and 550 < counts[1] < 650)
+    True
+    """
+    if (
+        not isinstance(r_min, numbers.Real)
+        or isinstance(r_min, bool)
+        or not np.isfinite(r_min)
+        or not 0 < r_min <= 1
+    ):
+        raise ValueError(f"r_min must be a number in (0, 1], got {r_min!r}.")
+    y = column_or_1d(y)
+    check_consistent_length(X, y)
+    classes, class_index = np.unique(y, return_inverse=True)
+    if len(classes) == 1:
+        rates = np.ones(1)
+    else:
+        rates = np.linspace(float(r_min), 1.0, len(classes))
+    rng = check_random_state(random_state)
+    # uniform draws lie in [0, 1): a rate of 1 keeps every sample
+    keep = rng.uniform(size=y.shape[0]) < rates[class_index]
+    indices = np.flatnonzero(keep)
+    return _safe_indexing(X, indices), y[indices]
+
+
+def load_digits_scaled():
+    """Load scikit-learn's digits scaled to ``[0, 1]``.
+
+    The 1,797 8x8 images of :func:`sklearn.datasets.load_digits` (bundled with
+    scikit-learn, nothing is downloaded) have pixel values from 0 to 16; they
+    are divided by 16, the usual scaling for DEC-style autoencoders.
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 64)
+        The images, float32 in ``[0, 1]``.
+
+    y : ndarray of shape (1797,)
+        The digit labels, int64.
+
+    Examples
+    --------
+    >>> from skdec.datasets import load_digits_scaled
+    >>> X, y = load_digits_scaled()
+    >>> X.shape, X.dtype, y.dtype
+    ((1797, 64), dtype('float32'), dtype('int64'))
+    >>> float(X.min()), float(X.max())
+    (0.0, 1.0)
+    """
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(np.float32), y.astype(np.int64)

@@ -49,7 +49,7 @@ pretrain_learning_rate, n_init, device, random_state, verbose
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     history_ : list of dict

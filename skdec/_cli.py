@@ -1,0 +1,611 @@
+"""The ``skdec`` command line (also ``python -m skdec``).
+
+Subcommands: ``demo`` (DEC against k-means on the digits), ``fit``, ``predict``
+and ``benchmark`` (delegated to the repository's ``benchmarks`` suite). The
+options of ``fit`` are generated from the signature and the
+``_parameter_constraints`` of :class:`~skdec.DECClusterer`, so a new estimator
+parameter becomes an option without touching this file. User mistakes (bad or
+missing files, non-numeric cells, wrong shapes, invalid parameters) end with
+a one-line message on stderr and exit status 2, never a traceback.
+"""
+
+import argparse
+import contextlib
+import csv
+import functools
+import importlib
+import inspect
+import re
+import sys
+import time
+import warnings
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from . import __version__
+from ._dec import DECClusterer
+
+# Exceptions that report a user's mistake rather than a bug in skdec.
+_USER_ERRORS = (OSError, ValueError, TypeError)
+_EXIT_USAGE = 2
+_EXIT_FAILURE = 1
+_EXIT_INTERRUPTED = 130
+
+# First bytes of NumPy's file formats (.npz files are zip archives).
+_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK\x03\x04"}
+
+# Network used by the hidden ``demo --fast`` (tests): seconds instead of minutes.
+_FAST_DEMO = dict(hidden_dims=(32,), latent_dim=5, pretrain_epochs=2, max_iter=30)
+
+# ---------------------------------------------------------------------------
+# Reading data and writing results
+
+
+def _read_csv(path, header):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "input contained no data"
+            return np.loadtxt(
+                path,
+                delimiter=",",
+                skiprows=int(header),
+                ndmin=2,
+                comments=None,
+                dtype=np.float64,
+            )
+    except (ValueError, UserWarning) as exc:
+        raise ValueError(_locate_csv_error(path, header) or str(exc)) from None
+
+
+def _locate_csv_error(path, header):
+    """Describe the first bad cell or row of a CSV file with 1-based positions.
+
+    Only run once ``np.loadtxt`` has failed: it is slow, but numpy's own
+    messages mix 0- and 1-based positions and ignore the header.
+    """
+    n_columns = None
+    with open(path, newline="") as file:
+        for line, row in enumerate(csv.reader(file), start=1):
+            if (header and line == 1) or not row:
+                continue
+            if n_columns is not None and len(row) != n_columns:
+                return (
+                    f"{path}, line {line}: {len(row)} columns where the rows "
+                    f"above have {n_columns}."
+                )
+            n_columns = len(row)
+            for column, cell in enumerate(row, start=1):
+                try:
+                    float(cell)
+                except ValueError:
+                    return (
+                        f"{path}, line {line}, column {column}: {cell!r} is not "
+                        "a number (pass --header if the first line holds names)."
+                    )
+    if n_columns is None:
+        return f"{path} holds no data rows."
+    return None
+
+
+def _read_npz(path):
+    with np.load(path, allow_pickle=False) as archive:
+        names = list(archive.keys())
+        if len(names) == 1:
+            return archive[names[0]]
+        if "X" in names:
+            return archive["X"]
+    raise ValueError(
+        f"{path} holds the arrays {names}; it must hold a single array or one "
+        "named 'X'."
+    )
+
+
+def read_data(path, *, header=False):
+    """Read a numeric data matrix from a .csv, .npy or .npz file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv`` file (comma-separated numbers, one sample per line), a
+        ``.npy`` file, or a ``.npz`` file holding a single array or an array
+        named ``X``. Arrays with more than two dimensions (images) are
+        flattened to one row per sample.
+
+    header : bool, default=False
+        Skip the first line of a CSV file.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The data.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from skdec._cli import read_data
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.npy")
+    >>> np.save(path, np.ones((4, 3)))
+    >>> read_data(path).shape
+    (4, 3)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file.")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path, header)
+    if suffix not in _MAGIC:
+        raise ValueError(
+            f"{path}: unsupported file type {suffix or '(none)'!r}; use .csv, "
+            ".npy or .npz."
+        )
+    with open(path, "rb") as file:
+        # np.load guesses the format from the content and would otherwise
+        # report any other file as "pickled data".
+        if not file.read(len(_MAGIC[suffix])) == _MAGIC[suffix]:
+            raise ValueError(f"{path} is not a NumPy {suffix} file.")
+    try:
+        X = np.load(path, allow_pickle=False) if suffix == ".npy" else _read_npz(path)
+    except ValueError:
+        raise
+    except Exception as exc:  # truncated archives raise many exception types
+        raise ValueError(f"{path} is not a readable NumPy file ({exc}).") from None
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{path} holds {X.dtype} values; expected numbers.")
+    if X.ndim < 2:
+        raise ValueError(
+            f"{path} holds an array of shape {X.shape}; expected one row per "
+            "sample (n_samples, n_features)."
+        )
+    return X.reshape(len(X), -1)
+
+
+def _check_writable(path):
+    """Fail before training rather than after it when ``path`` cannot be written."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist.")
+
+
+def _write_rows(array, output, fmt):
+    """Write ``array`` to ``output`` (a path) or to stdout when it is None."""
+    np.savetxt(sys.stdout if output is None else output, array, fmt=fmt, delimiter=",")
+
+
+# ---------------------------------------------------------------------------
+# Estimator options from the signature and the parameter constraints
+
+
+def _parameter_help(cls):
+    """First sentence of each parameter's description in ``cls``'s docstring."""
+    doc = inspect.getdoc(cls) or ""
+    section = re.search(
+        r"^Parameters\n-+\n(.*?)(?:^\S[^\n]*\n-+\n|\Z)", doc, re.M | re.S
+    )
+    helps = {}
+    if section:
+        entries = re.split(r"^(\w+) :[^\n]*\n", section.group(1), flags=re.M)
+        for name, text in zip(entries[1::2], entries[2::2], strict=True):
+            text = " ".join(text.replace("``", "").split())
+            helps[name] = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+    return helps
+
+
+def _parse_bool(text):
+    lowered = text.lower()
+    if lowered in ("true", "yes", "1"):
+        return True
+    if lowered in ("false", "no", "0"):
+        return False
+    raise ValueError(text)
+
+
+def _parse_none(text):
+    if text.lower() != "none":
+        raise ValueError(text)
+    return None
+
+
+def _parse_choice(text, options):
+    if text not in options:
+        raise ValueError(text)
+    return text
+
+
+def _parse_numbers(text):
+    """``"500,500,2000"`` -> ``(500, 500, 2000)``; ``""`` -> ``()``."""
+    if not text.strip():
+        return ()
+    return tuple(
+        int(item) if re.fullmatch(r"[+-]?\d+", item.strip()) else float(item)
+        for item in text.split(",")
+    )
+
+
+def _option_type(constraints):
+    """An argparse ``type`` and a metavar for a parameter's constraints.
+
+    Only the form of the value is checked here; its range is validated by
+    the estimator, whose message the command line reports.
+    """
+    parsers, forms = [], []
+    for constraint in constraints:
+        if isinstance(constraint, StrOptions):
+            options = sorted(constraint.options)
+            parsers.append(functools.partial(_parse_choice, options=options))
+            forms += options
+        elif constraint in ("random_state", "verbose", Integral) or (
+            isinstance(constraint, Interval) and constraint.type is Integral
+        ):
+            parsers.append(int)
+            forms.append("INT")
+        elif constraint is Real or isinstance(constraint, Interval):
+            parsers.append(float)
+            forms.append("FLOAT")
+        elif constraint in ("boolean", bool):
+            parsers.append(_parse_bool)
+            forms.append("BOOL")
+        elif constraint == "array-like":
+            parsers.append(_parse_numbers)
+            forms.append("N,N,...")
+        elif constraint is str:
+            parsers.append(str)
+            forms.append("TEXT")
+    if not parsers:  # constraints the command line cannot express: pass text
+        parsers.append(str)
+    if None in constraints or "random_state" in constraints:
+        parsers.insert(0, _parse_none)
+        forms.append("none")
+    metavar = "|".join(dict.fromkeys(forms)) or "VALUE"
+
+    def parse(text):
+        for parser in parsers:
+            with contextlib.suppress(ValueError):
+                return parser(text)
+        raise argparse.ArgumentTypeError(f"expected {metavar}, got {text!r}")
+
+    return parse, metavar
+
+
+def _add_estimator_options(parser, cls, *, required=("n_clusters",)):
+    """One ``--option`` per parameter of ``cls.__init__``."""
+    helps = _parameter_help(cls)
+    group = parser.add_argument_group(
+        f"{cls.__name__} parameters",
+        "Default: the estimator's default, shown in brackets. See "
+        f"help(skdec.{cls.__name__}) for details.",
+    )
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name == "self":
+            continue
+        parse, metavar = _option_type(cls._parameter_constraints.get(name, [str]))
+        default = param.default
+        if isinstance(default, tuple):
+            shown = ",".join(map(str, default))
+        else:
+            shown = "none" if default is None else default
+        help_text = helps.get(name, "")
+        if name == "verbose":
+            help_text += " Default: 1 (progress bars) when stderr is a terminal."
+        elif name not in required:
+            help_text += f" [{shown}]"
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=f"param_{name}",
+            type=parse,
+            metavar=metavar,
+            required=name in required,
+            default=argparse.SUPPRESS,
+            help=help_text.replace("%", "%%"),
+        )
+
+
+def _estimator_params(args):
+    return {
+        key.removeprefix("param_"): value
+        for key, value in vars(args).items()
+        if key.startswith("param_")
+    }
+
+
+def _progress_verbosity(args):
+    """1 (progress bars) when stderr is a terminal and --quiet is not given."""
+    return int(not args.quiet and sys.stderr.isatty())
+
+
+def _say(args, message):
+    if not args.quiet:
+        print(message, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------
+# Subcommands
+
+
+def run_demo(*, fast=False, verbose=0, file=None):
+    """Compare DEC with k-means on scikit-learn's digits and print a table.
+
+    This is the README's quick start (``python -m skdec demo``): both methods
+    cluster the 1797 8x8 digit images, scaled to [0, 1], into 10 clusters
+    and are scored against the true digits.
+
+    Parameters
+    ----------
+    fast : bool, default=False
+        Use a tiny network and few iterations (for tests); the scores are then
+        meaningless.
+
+    verbose : int, default=0
+        Passed to :class:`~skdec.DECClusterer` (1 shows progress bars).
+
+    file : file-like, default=None
+        Where to print the table; None prints to ``sys.stdout``.
+
+    Returns
+    -------
+    results : list of dict
+        One record per method with keys ``method``, ``ACC``, ``NMI``, ``ARI``
+        and ``seconds``.
+    """
+    from sklearn.cluster import KMeans
+
+    from .datasets import load_digits_scaled
+    from .metrics import (
+        adjusted_rand_score,
+        cluster_accuracy,
+        normalized_mutual_info_score,
+    )
+
+    file = sys.stdout if file is None else file
+    X, y = load_digits_scaled()
+    print(
+        f"Digits (bundled with scikit-learn): {X.shape[0]} samples, {X.shape[1]} "
+        f"features, {len(np.unique(y))} classes, scaled to [0, 1].\n",
+        file=file,
+    )
+    dec_params = dict(n_clusters=10, random_state=0, verbose=verbose)
+    methods = {
+        "KMeans (n_init=20)": KMeans(n_clusters=10, n_init=20, random_state=0),
+        "DEC": DECClusterer(**dec_params, **(_FAST_DEMO if fast else {})),
+    }
+    results = []
+    for name, model in methods.items():
+        start = time.perf_counter()
+        labels = model.fit_predict(X)
+        results.append(
+            {
+                "method": name,
+                "ACC": cluster_accuracy(y, labels),
+                "NMI": normalized_mutual_info_score(y, labels),
+                "ARI": adjusted_rand_score(y, labels),
+                "seconds": time.perf_counter() - start,
+            }
+        )
+    width = max(len(row["method"]) for row in results)
+    print(
+        f"{'method':<{width}}  {'ACC':>5}  {'NMI':>5}  {'ARI':>5}  {'seconds':>7}",
+        file=file,
+    )
+    for row in results:
+        print(
+            f"{row['method']:<{width}}  {row['ACC']:5.3f}  {row['NMI']:5.3f}  "
+            f"{row['ARI']:5.3f}  {row['seconds']:7.1f}",
+            file=file,
+        )
+    return results
+
+
+def _demo(args):
+    if not args.quiet:
+        print("Fitting k-means, then DEC (minutes on a CPU).", file=sys.stderr)
+    run_demo(fast=args.fast, verbose=_progress_verbosity(args))
+    return 0
+
+
+def _fit(args):
+    X = read_data(args.data, header=args.header)
+    _check_writable(args.model)
+    if args.output is not None:
+        _check_writable(args.output)
+    params = {"verbose": _progress_verbosity(args), **_estimator_params(args)}
+    estimator = DECClusterer(**params)
+    start = time.perf_counter()
+    labels = estimator.fit_predict(X)
+    seconds = time.perf_counter() - start
+    estimator.save(args.model)
+    _write_rows(labels, args.output, "%d")
+    _say(
+        args,
+        f"skdec: fitted {X.shape[0]} samples x {X.shape[1]} features into "
+        f"{len(np.unique(labels))} non-empty clusters in {seconds:.1f} s "
+        f"({estimator.n_iter_} clustering iterations); model saved to {args.model}.",
+    )
+    return 0
+
+
+def _load_model(path):
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such file.")
+    return DECClusterer.load(path)
+
+
+def _predict(args):
+    estimator = _load_model(args.model)
+    X = read_data(args.data, header=args.header)
+    if args.output is not None:
+        _check_writable(args.output)
+    if args.proba:
+        _write_rows(estimator.predict_proba(X), args.output, "%.7g")
+    else:
+        _write_rows(estimator.predict(X), args.output, "%d")
+    return 0
+
+
+def _benchmark(argv):
+    """Run ``benchmarks.run.main(argv)`` from the skdec source checkout."""
+    # ``benchmarks/`` sits beside the package in a checkout (editable installs
+    # included), which is not on sys.path when the console script runs.
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "benchmarks" / "run.py").is_file() and str(checkout) not in sys.path:
+        sys.path.append(str(checkout))
+    try:
+        runner = importlib.import_module("benchmarks.run")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("benchmarks", "benchmarks.run"):
+            raise
+        print(
+            "skdec: error: `skdec benchmark` needs the benchmarks/ folder of a "
+            "skdec source checkout, which an installed package does not include; "
+            "clone the repository and run it from there.",
+            file=sys.stderr,
+        )
+        return _EXIT_USAGE
+    status = runner.main(argv)
+    return 0 if status is None else int(status)
+
+
+# ---------------------------------------------------------------------------
+# Parser and entry point
+
+
+def _data_arguments(parser):
+    parser.add_argument(
+        "data",
+        metavar="DATA",
+        help="samples, one per row: .csv (numbers, comma-separated), .npy, or "
+        ".npz (its single array or the array named X).",
+    )
+    parser.add_argument(
+        "--header", action="store_true", help="skip the first line of a CSV file."
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the result there (CSV) instead of to stdout.",
+    )
+
+
+def _quiet_argument(parser):
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars or messages."
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """Report usage errors in one line, pointing to ``--help``."""
+
+    def error(self, message):
+        self.exit(_EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser():
+    """The argument parser of the ``skdec`` command."""
+    parser = _Parser(
+        prog="skdec",
+        description="Deep Embedded Clustering (DEC) from the command line.",
+        epilog="Errors in the input end with a one-line message and exit status 2.",
+    )
+    parser.add_argument("--version", action="version", version=f"skdec {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="compare DEC with k-means on scikit-learn's digits.",
+        description="Cluster scikit-learn's 8x8 digits with k-means and with DEC "
+        "(default parameters, random_state=0) and print accuracy, NMI, ARI "
+        "and time.",
+    )
+    demo.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
+    _quiet_argument(demo)
+    demo.set_defaults(handler=_demo)
+
+    fit = commands.add_parser(
+        "fit",
+        help="fit DEC to DATA, save the model and write the labels.",
+        description="Fit DECClusterer to DATA, save it to MODEL (safe format, "
+        "no pickle) and write the cluster of each sample, one per line.",
+    )
+    _data_arguments(fit)
+    fit.add_argument(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        required=True,
+        help="file to save the fitted model to (e.g. model.npz).",
+    )
+    _quiet_argument(fit)
+    _add_estimator_options(fit, DECClusterer)
+    fit.set_defaults(handler=_fit)
+
+    predict = commands.add_parser(
+        "predict",
+        help="cluster DATA with a saved model.",
+        description="Load MODEL (written by `skdec fit`) and write the cluster "
+        "of each sample of DATA, one per line, or with --proba the soft "
+        "assignments, one row per sample.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="model written by skdec fit.")
+    _data_arguments(predict)
+    predict.add_argument(
+        "--proba",
+        action="store_true",
+        help="write the soft assignment to each cluster instead of the labels.",
+    )
+    predict.set_defaults(handler=_predict)
+
+    commands.add_parser(
+        "benchmark",
+        add_help=False,
+        help="run the benchmark suite of a source checkout; arguments are passed "
+        "on (skdec benchmark --help lists them).",
+    )
+    return parser
+
+
+@contextlib.contextmanager
+def _one_line_warnings():
+    """Show warnings as ``skdec: warning: ...`` rather than file and source."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"skdec: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+def main(argv=None):
+    """Run the ``skdec`` command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name; None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for a usage or input error, 1 when training failed,
+        130 when interrupted.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["benchmark"]:
+        return _benchmark(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        with _one_line_warnings():
+            return args.handler(args)
+    except KeyboardInterrupt:
+        print("skdec: interrupted.", file=sys.stderr)
+        return _EXIT_INTERRUPTED
+    except FloatingPointError as exc:
+        print(f"skdec: error: {exc}", file=sys.stderr)
+        return _EXIT_FAILURE
+    except _USER_ERRORS as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"skdec: error: {message}", file=sys.stderr)
+        return _EXIT_USAGE

@@ -1,0 +1,436 @@
+"""Plots for fitted DEC models and their clusterings.
+
+Matplotlib is an optional dependency (``pip install "skdec[plot]"``); it is
+imported when a plotting function is called, not when this module is.
+
+* :func:`plot_embedding` draws the learned embedding in two dimensions.
+* :func:`plot_history` draws the losses and label changes of training.
+* :func:`plot_cluster_examples` shows the most confident images of each
+  cluster, as in the figures of the DEC paper.
+* :func:`plot_confusion` draws classes against clusters after the Hungarian
+  matching used by :func:`skdec.metrics.cluster_accuracy`.
+"""
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+from sklearn.metrics.cluster import contingency_matrix
+from sklearn.utils.validation import check_is_fitted
+
+from .metrics import _check_label_pair, cluster_accuracy, matched_labels
+
+__all__ = [
+    "plot_cluster_examples",
+    "plot_confusion",
+    "plot_embedding",
+    "plot_history",
+]
+
+# Matrices up to this size get their counts written in the cells.
+_MAX_ANNOTATED_CELLS = 400
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def _pyplot():
+    """``matplotlib.pyplot``, or an ImportError that says how to install it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "skdec.plotting needs matplotlib, which is not installed; install it "
+            'with `pip install "skdec[plot]"` or `pip install matplotlib`.'
+        ) from exc
+    return plt
+
+
+def _new_axes(ax):
+    return _pyplot().subplots()[1] if ax is None else ax
+
+
+def _label_colours(labels):
+    """Colour indices for ``labels`` and the colormap to draw them with."""
+    values, codes = np.unique(labels, return_inverse=True)
+    cmap = "tab10" if len(values) <= 10 else "tab20"
+    return values, codes.ravel(), cmap
+
+
+# ---------------------------------------------------------------------------
+# Embedding
+
+
+def _project_2d(embedding, centers, method, random_state):
+    """The embedding (and the centroids, where possible) in two dimensions."""
+    if embedding.shape[1] == 1:
+        # A 1-D embedding is drawn along x; nothing is invented for y.
+        return (
+            np.column_stack([embedding, np.zeros(len(embedding))]),
+            np.column_stack([centers, np.zeros(len(centers))]),
+        )
+    if embedding.shape[1] == 2:
+        return embedding, centers
+    if method == "pca":
+        pca = PCA(n_components=2, random_state=random_state).fit(embedding)
+        return pca.transform(embedding), pca.transform(centers)
+    # TSNE has no transform for new points, so the centroids are not drawn.
+    perplexity = min(30.0, (len(embedding) - 1) / 3)
+    tsne = TSNE(n_components=2, perplexity=perplexity, random_state=random_state)
+    return tsne.fit_transform(embedding), None
+
+
+def plot_embedding(
+    estimator,
+    X,
+    labels=None,
+    *,
+    method="pca",
+    ax=None,
+    random_state=None,
+    show_centers=True,
+    legend=True,
+):
+    """Scatter the learned embedding of ``X`` in two dimensions.
+
+    Points are embedded with ``estimator.transform`` and, when the embedding
+    has more than two dimensions, projected to two with principal component
+    analysis or t-SNE. Each point is coloured by its label.
+
+    Parameters
+    ----------
+    estimator : DECClusterer
+        A fitted estimator with ``transform`` and ``cluster_centers_``.
+
+    X : array-like of shape (n_samples, n_features)
+        Data to embed.
+
+    labels : array-like of shape (n_samples,), default=None
+        Labels that colour the points, for example true classes. None colours
+        them by ``estimator.predict(X)``.
+
+    method : {"pca", "tsne"}, default="pca"
+        Projection used when the embedding has more than two dimensions.
+        "pca" also projects the centroids; "tsne"
+        (:class:`sklearn.manifold.TSNE`) often separates clusters more
+        clearly but is slow on large data, distorts distances and cannot
+        place the centroids.
+
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on. None creates a new figure.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the projection (t-SNE, and the randomized solver of PCA).
+
+    show_centers : bool, default=True
+        Mark the cluster centres with black crosses (not with ``"tsne"``).
+
+    legend : bool, default=True
+        Add a legend of the labels.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec import DECClusterer
+    >>> from skdec.plotting import plot_embedding
+    >>> X, y = make_blobs(n_samples=150, centers=3, n_features=6, random_state=0)
+    >>> dec = DECClusterer(n_clusters=3, hidden_dims=(16,), latent_dim=4,
+    ...                    pretrain_epochs=5, max_iter=20, update_interval=5,
+    ...                    random_state=0).fit(X)
+    >>> ax = plot_embedding(dec, X, labels=y)
+    >>> len(ax.collections[0].get_offsets())
+    150
+    """
+    if method not in ("pca", "tsne"):
+        raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}.")
+    check_is_fitted(estimator)
+    embedding = estimator.transform(X)
+    labels = estimator.predict(X) if labels is None else np.asarray(labels)
+    if labels.shape != (len(embedding),):
+        raise ValueError(
+            f"labels must have shape ({len(embedding)},) to match X, "
+            f"got {labels.shape}."
+        )
+    points, centers = _project_2d(
+        embedding, estimator.cluster_centers_, method, random_state
+    )
+
+    ax = _new_axes(ax)
+    values, codes, cmap = _label_colours(labels)
+    scatter = ax.scatter(
+        points[:, 0],
+        points[:, 1],
+        c=codes,
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=(10 if cmap == "tab10" else 20) - 0.5,
+        s=8,
+        alpha=0.7,
+        linewidths=0,
+    )
+    if show_centers and centers is not None:
+        ax.scatter(
+            centers[:, 0], centers[:, 1], marker="x", c="black", s=60, label="centre"
+        )
+    if legend:
+        handles = scatter.legend_elements(num=list(range(len(values))))[0]
+        ax.legend(
+            handles,
+            [str(v) for v in values],
+            loc="center left",
+            bbox_to_anchor=(1.0, 0.5),
+            fontsize="small",
+            frameon=False,
+        )
+    projected = embedding.shape[1] > 2
+    axis_name = {"pca": "PC", "tsne": "t-SNE "}[method] if projected else "z"
+    ax.set_xlabel(f"{axis_name}1")
+    ax.set_ylabel(f"{axis_name}2" if embedding.shape[1] > 1 else "")
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# Training history
+
+
+def plot_history(estimator, *, axes=None):
+    """Plot the pretraining loss, the KL loss and the label changes of a fit.
+
+    Three panels, from ``estimator.history_``: the mean reconstruction loss of
+    each pretraining stage per epoch (one line per stage); ``KL(P || Q)`` at
+    each refresh of the target distribution; and the fraction of labels that
+    changed since the previous refresh, with the stopping threshold ``tol``.
+
+    Parameters
+    ----------
+    estimator : DECClusterer
+        A fitted estimator with ``history_``.
+
+    axes : sequence of three matplotlib.axes.Axes, default=None
+        Axes for the three panels. None creates a new figure with one row of
+        three panels.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure holding the panels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec import DECClusterer
+    >>> from skdec.plotting import plot_history
+    >>> X, _ = make_blobs(n_samples=150, centers=3, n_features=6, random_state=0)
+    >>> dec = DECClusterer(n_clusters=3, hidden_dims=(16,), latent_dim=2,
+    ...                    pretrain_epochs=5, max_iter=20, update_interval=5,
+    ...                    random_state=0).fit(X)
+    >>> fig = plot_history(dec)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['Pretraining', 'Clustering', 'Label changes']
+    """
+    check_is_fitted(estimator)
+    if axes is None:
+        fig, axes = _pyplot().subplots(1, 3, figsize=(12, 3.5), layout="constrained")
+    elif len(axes) != 3:
+        raise ValueError(f"axes must hold three Axes, got {len(axes)}.")
+    ax_pre, ax_kl, ax_delta = axes
+    history = estimator.history_
+
+    stages = {}
+    for record in history:
+        if record["stage"] != "clustering":
+            stages.setdefault(record["stage"], []).append(record)
+    offset = 0
+    for stage, records in stages.items():
+        epochs = offset + np.array([r["epoch"] for r in records]) + 1
+        ax_pre.plot(epochs, [r["loss"] for r in records], label=stage)
+        offset = epochs[-1]
+    if stages:
+        ax_pre.set_yscale("log")
+        ax_pre.legend(fontsize="small")
+    else:
+        ax_pre.text(0.5, 0.5, "no pretraining", ha="center", transform=ax_pre.transAxes)
+    ax_pre.set(title="Pretraining", xlabel="epoch", ylabel="reconstruction MSE")
+
+    clustering = [r for r in history if r["stage"] == "clustering"]
+    iterations = [r["iteration"] for r in clustering]
+    ax_kl.plot(iterations, [r["kl"] for r in clustering], marker=".")
+    ax_kl.set(title="Clustering", xlabel="iteration", ylabel="KL(P || Q)")
+
+    changed = [r for r in clustering if r["delta_label"] is not None]
+    ax_delta.plot(
+        [r["iteration"] for r in changed],
+        [r["delta_label"] for r in changed],
+        marker=".",
+        label="changed labels",
+    )
+    tol = getattr(estimator, "tol", None)
+    if tol:
+        ax_delta.axhline(tol, color="grey", linestyle="--", label=f"tol = {tol:g}")
+    if any(r["delta_label"] > 0 for r in changed):
+        ax_delta.set_yscale("log")
+    ax_delta.legend(fontsize="small")
+    ax_delta.set(title="Label changes", xlabel="iteration", ylabel="fraction")
+    return ax_pre.figure
+
+
+# ---------------------------------------------------------------------------
+# Cluster examples
+
+
+def plot_cluster_examples(
+    estimator, X, image_shape, *, n_examples=10, cmap="gray_r", fig=None
+):
+    """Show the most confidently assigned images of each cluster.
+
+    One row per cluster: the ``n_examples`` samples predicted in that cluster
+    with the highest soft assignment ``q_ij``, most confident first, as in
+    the figures of the DEC paper. Rows of clusters with fewer samples are
+    left partly empty.
+
+    Parameters
+    ----------
+    estimator : DECClusterer
+        A fitted estimator with ``predict_proba``.
+
+    X : array-like of shape (n_samples, n_features)
+        Images, one flattened image per row.
+
+    image_shape : tuple of int
+        Shape of one image, ``(height, width)`` or ``(height, width, 3)``; its
+        product must equal ``n_features``.
+
+    n_examples : int, default=10
+        Images per cluster.
+
+    cmap : str, default="gray_r"
+        Colormap for single-channel images.
+
+    fig : matplotlib.figure.Figure, default=None
+        Figure to draw in (its existing axes are kept). None creates one.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure, with ``n_clusters * n_examples`` axes.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdec import DECClusterer
+    >>> from skdec.plotting import plot_cluster_examples
+    >>> X = load_digits().data[:300] / 16
+    >>> dec = DECClusterer(n_clusters=3, hidden_dims=(16,), latent_dim=2,
+    ...                    pretrain_epochs=2, max_iter=20, update_interval=5,
+    ...                    random_state=0).fit(X)
+    >>> fig = plot_cluster_examples(dec, X, (8, 8), n_examples=5)
+    >>> len(fig.axes)
+    15
+    """
+    check_is_fitted(estimator)
+    image_shape = tuple(int(s) for s in image_shape)
+    if n_examples < 1:
+        raise ValueError(f"n_examples must be at least 1, got {n_examples}.")
+    proba = estimator.predict_proba(X)
+    X = np.asarray(X)
+    if int(np.prod(image_shape)) != X.shape[1]:
+        raise ValueError(
+            f"image_shape={image_shape} holds {int(np.prod(image_shape))} pixels "
+            f"but X has {X.shape[1]} features."
+        )
+    labels = proba.argmax(axis=1)
+    n_clusters = proba.shape[1]
+
+    if fig is None:
+        fig = _pyplot().figure(figsize=(0.8 * n_examples + 0.8, 0.8 * n_clusters))
+    axes = fig.subplots(n_clusters, n_examples, squeeze=False)
+    for cluster, row in enumerate(axes):
+        members = np.flatnonzero(labels == cluster)
+        best = members[np.argsort(-proba[members, cluster], kind="stable")]
+        for ax, index in zip(row, best[:n_examples], strict=False):
+            ax.imshow(X[index].reshape(image_shape), cmap=cmap)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.spines[:].set_visible(False)
+        row[0].set_ylabel(f"{cluster}", rotation=0, ha="right", va="center")
+    fig.supylabel("cluster")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Confusion
+
+
+def plot_confusion(labels_true, labels_pred, *, ax=None, cmap="Blues"):
+    """Draw classes against clusters after the best one-to-one matching.
+
+    Rows are the true classes and columns the predicted clusters. Clusters
+    are reordered so that each stands under the class it is matched with by
+    the Hungarian algorithm (as in :func:`skdec.metrics.cluster_accuracy`):
+    the diagonal holds the correctly clustered samples and the title gives
+    the clustering accuracy. Unmatched clusters come last.
+
+    Parameters
+    ----------
+    labels_true : array-like of shape (n_samples,)
+        Ground-truth class labels.
+
+    labels_pred : array-like of shape (n_samples,)
+        Predicted cluster labels.
+
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on. None creates a new figure.
+
+    cmap : str, default="Blues"
+        Colormap of the counts.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The axes drawn on; ``ax.images[0].get_array()`` is the reordered
+        contingency matrix.
+
+    Examples
+    --------
+    >>> from skdec.plotting import plot_confusion
+    >>> ax = plot_confusion([0, 0, 1, 1, 2, 2], [5, 5, 3, 3, 3, 4])
+    >>> ax.images[0].get_array().tolist()
+    [[2, 0, 0], [0, 2, 0], [0, 1, 1]]
+    >>> ax.get_title()
+    'Accuracy after matching: 0.833'
+    """
+    labels_true, labels_pred = _check_label_pair(labels_true, labels_pred)
+    classes, class_index = np.unique(labels_true, return_inverse=True)
+    clusters, first = np.unique(labels_pred, return_index=True)
+    # Matched labels are given as class indices so that a fill value can
+    # never collide with a class; -1 marks the unmatched clusters.
+    matched = matched_labels(class_index.ravel(), labels_pred, fill_value=-1)[first]
+    order = np.lexsort((clusters, np.where(matched < 0, len(classes), matched)))
+    counts = contingency_matrix(labels_true, labels_pred)[:, order]
+
+    ax = _new_axes(ax)
+    ax.imshow(counts, cmap=cmap, aspect="auto")
+    if counts.size <= _MAX_ANNOTATED_CELLS:
+        threshold = counts.max() / 2
+        for (row, col), count in np.ndenumerate(counts):
+            ax.text(
+                col,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white" if count > threshold else "black",
+            )
+    ax.set_xticks(range(len(clusters)), [str(c) for c in clusters[order]])
+    ax.set_yticks(range(len(classes)), [str(c) for c in classes])
+    ax.set_xlabel("predicted cluster (ordered by matched class)")
+    ax.set_ylabel("true class")
+    accuracy = cluster_accuracy(labels_true, labels_pred)
+    ax.set_title(f"Accuracy after matching: {accuracy:.3f}")
+    return ax

@@ -131,18 +131,23 @@ class DECClusterer(
         Degrees of freedom of the Student's t kernel of the soft assignment.
         The paper uses 1.
 
-    pretrain : {"layerwise", "end_to_end"} or None, default="layerwise"
-        How the autoencoder is pretrained. "layerwise" trains each
+    pretrain : {"layerwise", "end_to_end"} or None, default="end_to_end"
+        How the autoencoder is pretrained. "end_to_end" trains the deep
+        autoencoder directly (DEC-keras). "layerwise" trains each
         encoder/decoder pair as a denoising autoencoder (input and code
         corrupted by dropout with rate ``dropout``), then fine-tunes the whole
-        stack end to end without dropout, as in the paper. "end_to_end" trains
-        the deep autoencoder directly (DEC-keras). None skips pretraining and
-        clusters the embedding of the randomly initialised encoder.
+        stack end to end without dropout, as in the paper. None skips
+        pretraining and clusters the embedding of the randomly initialised
+        encoder. The default is measured: on digits, autoencoder + k-means
+        reached ACC 0.79-0.80 over three seeds after 100 end-to-end epochs,
+        but 0.64-0.71 after layer-wise pretraining with 100 epochs per stage,
+        whose lower reconstruction error came with a worse embedding (see
+        ``benchmarks/README.md``).
 
     pretrain_epochs : int, default=100
         Epochs of each pretraining stage (each layer-wise pair and the
         fine-tuning). The paper counts 50k iterations per layer on MNIST;
-        on small data sets far fewer suffice, see ``benchmarks/README.md``.
+        with Adam, 100 epochs suffice on small data sets.
 
     dropout : float, default=0.2
         Corruption rate of the denoising autoencoders in layer-wise
@@ -155,7 +160,9 @@ class DECClusterer(
 
     update_interval : int, default=30
         Steps between two refreshes of the target distribution ``P`` on the
-        whole data set. DEC-keras uses 140 on MNIST and 30 on smaller sets.
+        whole data set. DEC-keras uses 140 on MNIST and 30 on smaller sets;
+        on digits 30 gave the higher accuracy (0.838 against 0.821, mean of
+        three seeds).
 
     tol : float, default=1e-3
         Stop when the fraction of labels that changed between two refreshes
@@ -275,7 +282,7 @@ class DECClusterer(
         hidden_dims=(500, 500, 2000),
         latent_dim=10,
         alpha=1.0,
-        pretrain="layerwise",
+        pretrain="end_to_end",
         pretrain_epochs=100,
         dropout=0.2,
         max_iter=2000,

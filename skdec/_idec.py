@@ -93,7 +93,7 @@ pretrain_learning_rate, n_init, device, random_state, verbose
         hidden_dims=(500, 500, 2000),
         latent_dim=10,
         alpha=1.0,
-        pretrain="layerwise",
+        pretrain="end_to_end",
         pretrain_epochs=100,
         dropout=0.2,
         max_iter=2000,

@@ -50,7 +50,7 @@ from benchmarks._report import (  # noqa: E402
     write_json,
 )
 from benchmarks._stages import time_stages, warm_up  # noqa: E402
-from skdec import DECClusterer, IDECClusterer  # noqa: E402
+from skdec import DECClusterer, IDECClusterer, IICClusterer  # noqa: E402
 from skdec.metrics import (  # noqa: E402
     adjusted_rand_score,
     cluster_accuracy,
@@ -148,6 +148,8 @@ METHODS = {
     "ae_kmeans": _dec_like(DECClusterer, max_iter=0),
     "dec": _dec_like(DECClusterer),
     "idec": _dec_like(IDECClusterer),
+    # IIC's own defaults; square inputs (digits, MNIST) are treated as images.
+    "iic": lambda k, seed, overrides: IICClusterer(n_clusters=k, random_state=seed),
     "clustpy_dec": _clustpy_dec,
 }
 DEFAULT_METHODS = ("kmeans", "ae_kmeans", "dec")
@@ -171,6 +173,9 @@ def _run_one(task):
     estimator = METHODS[task["method"]](
         task["n_clusters"], task["seed"], task["overrides"]
     )
+    side = int(np.sqrt(X.shape[1]))
+    if task["method"] == "iic" and side * side == X.shape[1]:
+        estimator.set_params(image_shape=(side, side))
     warm_up(task["overrides"].get("device", "auto"))
     peak_was_reset = reset_peak_rss()
     rss_before = rss_mb()

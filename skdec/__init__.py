@@ -2,7 +2,8 @@
 
 from ._dec import DECClusterer
 from ._idec import IDECClusterer
+from ._iic import IICClusterer
 
 __version__ = "0.1.0"
 
-__all__ = ["DECClusterer", "IDECClusterer", "__version__"]
+__all__ = ["DECClusterer", "IDECClusterer", "IICClusterer", "__version__"]

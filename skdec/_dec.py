@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._device import resolve_device, to_training_tensor
 from ._nn import DECModule, StackedAutoencoder, target_distribution
+from ._select_k import select_n_clusters
 from ._train import (
     map_batches,
     map_batches_numpy,
@@ -56,6 +57,31 @@ def _check_hidden_dims(hidden_dims):
                 f"hidden_dims must contain positive widths, got {width} in {dims!r}."
             )
     return tuple(int(width) for width in dims)
+
+
+def _check_n_clusters_range(n_clusters_range, n_samples):
+    """Candidate numbers of clusters for ``n_clusters="auto"``."""
+    try:
+        low, high = n_clusters_range
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"n_clusters_range must be a pair (low, high), got {n_clusters_range!r}."
+        ) from None
+    for bound in (low, high):
+        if not isinstance(bound, Integral) or isinstance(bound, bool):
+            raise TypeError(
+                f"n_clusters_range must hold integers, got {n_clusters_range!r}."
+            )
+    if not 2 <= low <= high:
+        raise ValueError(
+            f"n_clusters_range={n_clusters_range!r} must satisfy 2 <= low <= high."
+        )
+    if high >= n_samples:
+        raise ValueError(
+            f"n_clusters_range={n_clusters_range!r} reaches n_samples={n_samples}; "
+            "the largest candidate must be below the number of samples."
+        )
+    return list(range(int(low), int(high) + 1))
 
 
 def _seed(rng):
@@ -117,8 +143,16 @@ class DECClusterer(
 
     Parameters
     ----------
-    n_clusters : int, default=8
-        Number of clusters.
+    n_clusters : int or "auto", default=8
+        Number of clusters. With "auto", every value in ``n_clusters_range``
+        is tried by k-means on the embedding of the one pretrained
+        autoencoder and the best by a label-free criterion (the silhouette,
+        chosen by measurement: ``benchmarks/choosing_k.md``) is kept, so the
+        search costs little more than one fit.
+
+    n_clusters_range : tuple of int, default=(2, 20)
+        Smallest and largest number of clusters tried when
+        ``n_clusters="auto"``; ignored otherwise.
 
     hidden_dims : tuple of int, default=(500, 500, 2000)
         Widths of the encoder's hidden layers; the decoder mirrors them. The
@@ -201,6 +235,17 @@ class DECClusterer(
     cluster_centers_ : ndarray of shape (n_clusters, latent_dim)
         Centroids in the embedding space.
 
+    n_clusters_ : int
+        Number of clusters used: ``n_clusters``, or the one chosen when
+        ``n_clusters="auto"``.
+
+    n_clusters_candidates_ : ndarray of shape (n_candidates,)
+        Numbers of clusters tried (only ``n_clusters`` when it is an int).
+
+    n_clusters_scores_ : ndarray of shape (n_candidates,)
+        The selection criterion for each candidate, to plot against
+        ``n_clusters_candidates_``; NaN when ``n_clusters`` is an int.
+
     n_iter_ : int
         Optimisation steps run in the clustering stage.
 
@@ -256,7 +301,11 @@ class DECClusterer(
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "n_clusters_range": ["array-like"],
         "hidden_dims": ["array-like"],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="neither")],
@@ -279,6 +328,7 @@ class DECClusterer(
         self,
         n_clusters=8,
         *,
+        n_clusters_range=(2, 20),
         hidden_dims=(500, 500, 2000),
         latent_dim=10,
         alpha=1.0,
@@ -297,6 +347,7 @@ class DECClusterer(
         verbose=0,
     ):
         self.n_clusters = n_clusters
+        self.n_clusters_range = n_clusters_range
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.alpha = alpha
@@ -345,9 +396,11 @@ class DECClusterer(
 
     def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float32, np.float64])
-        if isinstance(self.n_clusters, bool):
+        if self.n_clusters == "auto":
+            candidates = _check_n_clusters_range(self.n_clusters_range, X.shape[0])
+        elif isinstance(self.n_clusters, bool):
             raise TypeError(f"n_clusters must be an int, got {self.n_clusters!r}.")
-        if X.shape[0] < self.n_clusters:
+        elif X.shape[0] < self.n_clusters:
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
@@ -365,11 +418,27 @@ class DECClusterer(
         _check_finite_weights(autoencoder, "pretraining")
 
         embedding = map_batches(autoencoder.encode, X_train, device=device)
-        kmeans = KMeans(
-            n_clusters=self.n_clusters, n_init=self.n_init, random_state=_seed(rng)
-        ).fit(embedding.cpu().numpy())
+        embedding = embedding.cpu().numpy()
+        if self.n_clusters == "auto":
+            n_clusters, scores, centers = select_n_clusters(
+                embedding, candidates, n_init=self.n_init, random_state=_seed(rng)
+            )
+            scores = [scores[k] for k in candidates]
+        else:
+            n_clusters, candidates, scores = (
+                self.n_clusters,
+                [self.n_clusters],
+                [np.nan],
+            )
+            centers = (
+                KMeans(
+                    n_clusters=n_clusters, n_init=self.n_init, random_state=_seed(rng)
+                )
+                .fit(embedding)
+                .cluster_centers_
+            )
 
-        module = DECModule(autoencoder, kmeans.cluster_centers_, self.alpha).to(device)
+        module = DECModule(autoencoder, centers, self.alpha).to(device)
         n_iter, converged, clustering_history = train_clustering(
             module,
             X_train,
@@ -396,6 +465,9 @@ class DECClusterer(
         self.module_ = module
         self.history_ = history + clustering_history
         self.n_iter_ = n_iter
+        self.n_clusters_ = int(n_clusters)
+        self.n_clusters_candidates_ = np.asarray(candidates)
+        self.n_clusters_scores_ = np.asarray(scores, dtype=float)
         self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
         self.labels_ = self._log_soft_assignment(X).argmax(axis=1)
         return self
@@ -574,8 +646,13 @@ class DECClusterer(
     # -- persistence protocol (used by skdec._persist) ------------------------
 
     # Fitted attributes stored as arrays, and as JSON values, by ``save``.
-    _saved_arrays = ("labels_", "cluster_centers_")
-    _saved_values = ("n_iter_", "history_")
+    _saved_arrays = (
+        "labels_",
+        "cluster_centers_",
+        "n_clusters_candidates_",
+        "n_clusters_scores_",
+    )
+    _saved_values = ("n_iter_", "n_clusters_", "history_")
 
     def _module_config(self):
         """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""

@@ -22,16 +22,17 @@ class IDECClusterer(DECClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=8
-        Number of clusters.
+    n_clusters : int or "auto", default=8
+        Number of clusters; "auto" chooses it from ``n_clusters_range`` as
+        :class:`DECClusterer` does.
 
     gamma : float, default=0.1
         Weight of the clustering loss ``KL(P || Q)`` against the
         reconstruction loss (the IDEC paper's 0.1). ``gamma=0`` trains the
         autoencoder alone and keeps the k-means centroids.
 
-    hidden_dims, latent_dim, alpha, pretrain, pretrain_epochs, dropout, \
-max_iter, update_interval, tol, batch_size, learning_rate, \
+    n_clusters_range, hidden_dims, latent_dim, alpha, pretrain, \
+pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, learning_rate, \
 pretrain_learning_rate, n_init, device, random_state, verbose
         As in :class:`DECClusterer`, with the same defaults.
 
@@ -42,6 +43,13 @@ pretrain_learning_rate, n_init, device, random_state, verbose
 
     cluster_centers_ : ndarray of shape (n_clusters, latent_dim)
         Centroids in the embedding space.
+
+    n_clusters_ : int
+        Number of clusters used (chosen when ``n_clusters="auto"``).
+
+    n_clusters_candidates_, n_clusters_scores_ : ndarray of shape (n_candidates,)
+        Numbers of clusters tried and their selection criterion, as in
+        :class:`DECClusterer`.
 
     n_iter_ : int
         Optimisation steps run in the clustering stage.
@@ -90,6 +98,7 @@ pretrain_learning_rate, n_init, device, random_state, verbose
         n_clusters=8,
         *,
         gamma=0.1,
+        n_clusters_range=(2, 20),
         hidden_dims=(500, 500, 2000),
         latent_dim=10,
         alpha=1.0,
@@ -109,6 +118,7 @@ pretrain_learning_rate, n_init, device, random_state, verbose
     ):
         super().__init__(
             n_clusters,
+            n_clusters_range=n_clusters_range,
             hidden_dims=hidden_dims,
             latent_dim=latent_dim,
             alpha=alpha,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV
@@ -206,3 +207,47 @@ def test_device_validation(blobs):
         with pytest.raises(ValueError, match="CUDA is not available"):
             _fit(X, device="cuda")
     assert _fit(X, device="cpu").labels_.shape == (len(X),)
+
+
+def test_n_clusters_auto_finds_the_true_number():
+    X, y = make_blobs(
+        n_samples=200, centers=4, n_features=6, center_box=(-10, 10), random_state=1
+    )
+    X = MinMaxScaler().fit_transform(X)
+    dec = _fit(
+        X,
+        n_clusters="auto",
+        n_clusters_range=(2, 7),
+        latent_dim=3,
+        pretrain_epochs=200,
+        batch_size=64,
+    )
+    assert dec.n_clusters_ == 4
+    np.testing.assert_array_equal(dec.n_clusters_candidates_, [2, 3, 4, 5, 6, 7])
+    assert dec.n_clusters_scores_.argmax() == 2
+    assert dec.cluster_centers_.shape[0] == 4
+    assert adjusted_rand_score(y, dec.labels_) > 0.95
+
+
+def test_fixed_n_clusters_records_itself_as_the_only_candidate(blobs):
+    X, _ = blobs
+    dec = _fit(X)
+    assert dec.n_clusters_ == 3
+    np.testing.assert_array_equal(dec.n_clusters_candidates_, [3])
+    assert np.isnan(dec.n_clusters_scores_).all()
+
+
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        ((1, 5), ValueError),
+        ((5, 3), ValueError),
+        ((2, 500), ValueError),
+        ((2.5, 4), TypeError),
+        (7, ValueError),
+    ],
+)
+def test_n_clusters_range_is_validated(blobs, bad, error):
+    X, _ = blobs
+    with pytest.raises(error, match="n_clusters_range"):
+        _fit(X, n_clusters="auto", n_clusters_range=bad)

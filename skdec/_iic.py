@@ -1,0 +1,787 @@
+"""The IIC estimator: validation, training loop and fitted state.
+
+Torch modules and the objective live in :mod:`skdec._iic_nn`, perturbations
+in :mod:`skdec._perturb`; this file validates the parameters, trains the
+network and keeps numpy results, so no torch type crosses the public API.
+"""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch.nn import functional as F
+
+from ._dec import _module_device, _seed
+from ._device import resolve_device, to_training_tensor
+from ._iic_nn import (
+    IICBackbone,
+    IICModule,
+    iic_loss,
+    joint_distribution,
+    mutual_information,
+)
+from ._perturb import ImagePerturbation, VectorPerturbation
+from ._train import (
+    INFERENCE_BATCH_SIZE,
+    _check_finite,
+    _progress,
+    _take,
+    map_batches_numpy,
+)
+
+# Seed of the perturbations drawn by ``score`` and by the final head
+# selection, so that both are deterministic functions of the weights and X.
+_SCORE_SEED = 0
+
+# ---------------------------------------------------------------------------
+# Validation helpers
+
+
+def _check_widths(widths, name):
+    """``widths`` as a tuple of positive ints, or a ``TypeError``/``ValueError``."""
+    try:
+        widths = tuple(widths)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a sequence of positive integers, got {widths!r}."
+        ) from None
+    for width in widths:
+        if not isinstance(width, Integral) or isinstance(width, bool):
+            raise TypeError(f"{name} must contain integers, got {width!r}.")
+        if width < 1:
+            raise ValueError(f"{name} must contain positive widths, got {width}.")
+    return tuple(int(width) for width in widths)
+
+
+def _check_image_shape(image_shape, n_features):
+    """``image_shape`` as a tuple ``(H, W)`` or ``(C, H, W)`` matching X."""
+    if image_shape is None:
+        return None
+    shape = _check_widths(image_shape, "image_shape")
+    if len(shape) not in (2, 3):
+        raise ValueError(
+            f"image_shape must be (H, W) or (C, H, W), got {image_shape!r}."
+        )
+    if int(np.prod(shape)) != n_features:
+        raise ValueError(
+            f"image_shape={shape} holds {int(np.prod(shape))} values but X has "
+            f"{n_features} features; rows of X must be images flattened in "
+            "(C, H, W) order."
+        )
+    return shape
+
+
+# ---------------------------------------------------------------------------
+# Training
+
+
+def _minibatches(n_samples, batch_size, generator, device):
+    """Index tensors of one shuffled pass; a 1-row tail joins the batch before.
+
+    Batch normalisation cannot train on a single row, and a one-row joint
+    distribution carries no information anyway.
+    """
+    order = torch.randperm(n_samples, generator=generator, device=device)
+    batches = list(torch.split(order, batch_size))
+    if len(batches) > 1 and len(batches[-1]) < 2:
+        batches[-2:] = [torch.cat(batches[-2:])]
+    return batches
+
+
+def _perturbed(perturb, x, generator):
+    """``perturb(x, generator)``, checked to be a tensor of the same shape."""
+    out = perturb(x, generator)
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+        shape = getattr(out, "shape", type(out).__name__)
+        raise ValueError(
+            "perturbation must return a tensor of the shape of its input "
+            f"{tuple(x.shape)}, got {shape}."
+        )
+    return out
+
+
+def _paired_features(module, x, perturb, n_repeats, generator):
+    """Backbone features of ``x`` repeated ``n_repeats`` times and of copies.
+
+    The clean rows go through the backbone once: repeating identical rows
+    changes neither the features nor the batch-norm statistics.
+    """
+    x_repeated = x.repeat(n_repeats, 1)
+    x_perturbed = _perturbed(perturb, x_repeated, generator)
+    features = module.backbone(x).repeat(n_repeats, 1)
+    return features, module.backbone(x_perturbed)
+
+
+def _train_iic(
+    module,
+    X,
+    *,
+    perturb,
+    n_repeats,
+    epochs,
+    batch_size,
+    learning_rate,
+    generator,
+    device,
+    progress,
+):
+    """Maximise the mutual information of every head, alternating head kinds.
+
+    Each epoch makes one pass over ``X`` training the over-clustering heads
+    and the backbone, then one pass training the main heads and the backbone
+    (the paper's alternation). The loss of a pass is the mean IIC loss of the
+    heads of that kind; a record per pass keeps each head's loss.
+    """
+    optimizer = torch.optim.Adam(module.parameters(), lr=learning_rate)
+    kinds = ("overcluster", "main") if len(module.overcluster_heads) else ("main",)
+    history = []
+    module.train()
+    bar = _progress(range(epochs), enabled=progress, desc="IIC")
+    for epoch in bar:
+        for kind in kinds:
+            totals = torch.zeros(len(module.heads(kind)), device=device)
+            for idx in _minibatches(len(X), batch_size, generator, device):
+                features, features_perturbed = _paired_features(
+                    module, _take(X, idx, device), perturb, n_repeats, generator
+                )
+                losses = iic_loss(
+                    F.softmax(module.head_logits(kind, features), dim=-1),
+                    F.softmax(module.head_logits(kind, features_perturbed), dim=-1),
+                )
+                optimizer.zero_grad(set_to_none=True)
+                losses.mean().backward()
+                optimizer.step()
+                totals += losses.detach() * len(idx)
+            head_losses = (totals / len(X)).tolist()
+            mean_loss = float(np.mean(head_losses))
+            _check_finite(mean_loss, f"IIC training ({kind} heads)")
+            history.append(
+                {
+                    "stage": kind,
+                    "epoch": epoch,
+                    "loss": mean_loss,
+                    "head_losses": head_losses,
+                }
+            )
+        if history:
+            bar.set_postfix(loss=f"{history[-1]['loss']:.4g}")
+    module.eval()
+    return history
+
+
+@torch.no_grad()
+def _heads_mutual_information(module, X, *, perturb, n_repeats, seed, device):
+    """Mutual information of every main head on all of ``X`` (tensor).
+
+    The joint distribution is accumulated over the whole data set, not per
+    batch, and the perturbations come from a generator seeded with ``seed``,
+    so the result depends only on the weights and ``X``.
+    """
+    module.eval()
+    generator = torch.Generator(device=device).manual_seed(seed)
+    joints = 0.0
+    for start in range(0, len(X), INFERENCE_BATCH_SIZE):
+        x = X[start : start + INFERENCE_BATCH_SIZE].to(device)
+        features, features_perturbed = _paired_features(
+            module, x, perturb, n_repeats, generator
+        )
+        joints = joints + len(x) * joint_distribution(
+            F.softmax(module.head_logits("main", features).double(), dim=-1),
+            F.softmax(module.head_logits("main", features_perturbed).double(), dim=-1),
+        )
+    return mutual_information(joints / len(X)).cpu().numpy()
+
+
+# ---------------------------------------------------------------------------
+# Estimator
+
+
+class IICClusterer(
+    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
+    """Invariant Information Clustering (IIC).
+
+    IIC trains a network from scratch to output cluster probabilities
+    ``Phi(x)`` (Ji, Henriques & Vedaldi, 2019). For each batch it pairs every
+    sample ``x`` with a randomly perturbed copy ``x'`` and maximises the mutual
+    information ``I(P) = sum P_cc' ln(P_cc' / (P_c P_c'))`` of the
+    symmetrised joint distribution ``P = (1/n) sum Phi(x) Phi(x')ᵀ``. High
+    mutual information needs confident assignments that the perturbation does
+    not change *and* balanced clusters, so IIC neither needs k-means nor
+    collapses into a single cluster.
+
+    The network is a backbone (a small convolutional network when
+    ``image_shape`` is given, a multilayer perceptron otherwise) shared by
+    ``n_heads`` main heads with ``n_clusters`` outputs and ``n_heads``
+    auxiliary over-clustering heads with ``overcluster_factor * n_clusters``
+    outputs. Each epoch trains the over-clustering heads, then the main heads.
+    The heads of a kind differ only by their initialisation; after training,
+    the main head with the lowest loss on the training data (highest mutual
+    information, a label-free criterion) is the one used for ``labels_``,
+    ``predict``, ``predict_proba`` and ``transform``.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        Number of clusters (outputs of the main heads).
+
+    image_shape : tuple of int or None, default=None
+        ``(H, W)`` or ``(C, H, W)`` when the rows of ``X`` are images
+        flattened in that order: the backbone is then convolutional and the
+        default perturbation is a random affine warp plus noise. None treats
+        rows as plain feature vectors.
+
+    conv_channels : tuple of int, default=(16, 32)
+        Output channels of the convolutional blocks (3x3 convolution, batch
+        normalisation, ReLU, 2x2 max-pooling while the map is at least 2x2).
+        Used only with ``image_shape``.
+
+    hidden_dims : tuple of int, default=(128,)
+        Widths of the fully connected layers (with batch normalisation and
+        ReLU) of the backbone: on the raw features, or after the convolutional
+        blocks for images.
+
+    overcluster_factor : int or None, default=5
+        The auxiliary heads have ``overcluster_factor * n_clusters`` outputs
+        (the paper's over-clustering, which gives the backbone finer
+        structure to learn). None trains the main heads only.
+
+    n_heads : int, default=5
+        Number of heads of each kind, differing by their initialisation (the
+        paper's 5). More heads make a good head more likely, at little cost.
+
+    max_epochs : int, default=50
+        Number of training epochs; each is a pass over the data for the
+        over-clustering heads and one for the main heads. IIC has no
+        convergence test: exactly ``max_epochs`` epochs run. Larger data sets
+        need fewer epochs (the number of steps is what counts).
+
+    batch_size : int, default=64
+        Samples per mini-batch (before repetition). Each batch's joint
+        distribution is estimated from ``batch_size * n_repeats`` pairs, which
+        should stay well above ``n_clusters``; smaller batches give more
+        steps per epoch.
+
+    learning_rate : float, default=3e-3
+        Learning rate of Adam. The paper uses 1e-4 over thousands of epochs
+        of large data sets; on small data far fewer steps are available.
+
+    n_repeats : int, default=3
+        Perturbed copies of each sample per batch (the paper's repeats): more
+        pairs per step for a better estimate of the joint distribution.
+
+    perturbation : callable or None, default=None
+        ``perturbation(x, generator) -> x_perturbed``, taking a float32 tensor
+        ``(batch, n_features)`` (images flattened) and a
+        :class:`torch.Generator` on its device, from which it must draw all
+        its randomness for ``random_state`` to make fits reproducible, and
+        returning a tensor of the same shape. It defines what the clusters
+        are invariant to. None uses, for images, random rotations (±15°),
+        zooms (0.9-1.1), shears (±10°) and shifts (±10% of the size) followed
+        by noise and pixel dropout (``ImagePerturbation``), and for vectors
+        Gaussian noise and feature dropout (``VectorPerturbation``), with
+        ``noise_std`` and ``feature_dropout``. An estimator with a callable
+        here cannot be saved with :meth:`save` (pickle it instead).
+
+    noise_std : float, default=0.1
+        Standard deviation of the Gaussian noise of the default perturbation,
+        in the units of ``X``.
+
+    feature_dropout : float, default=0.1
+        Probability that the default perturbation sets a feature (pixel) of
+        the copy to zero.
+
+    device : str, default="auto"
+        Torch device: "auto" uses CUDA when available and the CPU otherwise;
+        "cpu", "cuda" or "cuda:N" pick one.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and perturbations. The same
+        value gives the same labels on the same machine. Torch's and numpy's
+        global random states are neither used nor changed.
+
+    verbose : int, default=0
+        0 prints nothing; 1 or more shows a progress bar.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample; equal to ``predict(X)``.
+
+    chosen_head_ : int
+        Index of the main head used for predictions: the one with the highest
+        mutual information (lowest loss) on the training data.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    history_ : list of dict
+        One record per training pass: ``stage`` ("overcluster" or "main"),
+        ``epoch``, ``loss`` (mean IIC loss ``-I(P)`` of the heads trained, over
+        the epoch's batches) and ``head_losses`` (one per head). A last record
+        with ``stage="head_selection"`` holds ``head_losses`` of the main heads
+        on all the training data after training and ``chosen_head``.
+        ``pandas.DataFrame(history_)`` tabulates it.
+
+    module_ : torch.nn.Module
+        The trained network (backbone and heads). Provided for inspection;
+        the public methods take and return numpy arrays.
+
+    See Also
+    --------
+    skdec.DECClusterer : Deep Embedded Clustering on a pretrained autoencoder.
+    sklearn.cluster.KMeans : Clustering in the input space.
+
+    Notes
+    -----
+    The defaults were chosen by measurement on scikit-learn's digits (X / 16
+    as 8x8 images, ``image_shape=(8, 8)``, 3 seeds, one CPU thread): mean
+    accuracy 0.93 (k-means: 0.79) in about a minute per fit. Against these,
+    ``learning_rate=1e-3`` or ``batch_size=256`` learned too slowly in that
+    budget, 30 epochs gave 0.90, wider convolutions ``(32, 64)`` 0.87 at
+    twice the cost, ``n_repeats=5`` 0.85 and a weaker perturbation
+    (``noise_std=0.05, feature_dropout=0``) 0.83. The main heads often
+    disagree (0.7 to 0.95 accuracy within one fit); choosing the head by its
+    loss picked the most accurate one in 20 of 25 runs, without labels.
+
+    IIC trains from scratch and needs many pairs, so it pays off on image
+    data with a meaningful perturbation. On plain feature vectors the
+    perturbation is only noise and k-means is often better: the digits as
+    64 plain features (``image_shape=None``) gave 0.73 accuracy.
+
+    If ``fit`` is interrupted (``KeyboardInterrupt``) or fails, the estimator
+    is left exactly as it was before the call.
+
+    Inputs are cast to float32 for the network; ``transform`` and
+    ``predict_proba`` return the dtype of the input. Scale features to a
+    comparable range (for example to [0, 1]) before fitting: ``noise_std`` is
+    in the units of ``X``.
+
+    References
+    ----------
+    X. Ji, J. F. Henriques and A. Vedaldi. "Invariant Information Clustering
+    for Unsupervised Image Classification and Segmentation". ICCV 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec._iic import IICClusterer
+    >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
+    >>> iic = IICClusterer(n_clusters=3, hidden_dims=(16,), n_heads=2,
+    ...                    max_epochs=10, random_state=0)
+    >>> labels = iic.fit_predict(X)
+    >>> labels.shape
+    (200,)
+    >>> iic.predict_proba(X).shape
+    (200, 3)
+    >>> bool((iic.predict(X) == labels).all())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "image_shape": ["array-like", None],
+        "conv_channels": ["array-like"],
+        "hidden_dims": ["array-like"],
+        "overcluster_factor": [Interval(Integral, 1, None, closed="left"), None],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "n_repeats": [Interval(Integral, 1, None, closed="left")],
+        "perturbation": [callable, None],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "feature_dropout": [Interval(Real, 0, 1, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=10,
+        *,
+        image_shape=None,
+        conv_channels=(16, 32),
+        hidden_dims=(128,),
+        overcluster_factor=5,
+        n_heads=5,
+        max_epochs=50,
+        batch_size=64,
+        learning_rate=3e-3,
+        n_repeats=3,
+        perturbation=None,
+        noise_std=0.1,
+        feature_dropout=0.1,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
+        self.hidden_dims = hidden_dims
+        self.overcluster_factor = overcluster_factor
+        self.n_heads = n_heads
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.n_repeats = n_repeats
+        self.perturbation = perturbation
+        self.noise_std = noise_std
+        self.feature_dropout = feature_dropout
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- fitting ------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the network and choose the main head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; flattened images when ``image_shape`` is given.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        # An interrupted or failed fit leaves the estimator exactly as it was
+        # (validate_data already sets n_features_in_), never half-fitted.
+        previous_state = self.__dict__.copy()
+        try:
+            return self._fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+
+    def _fit(self, X):
+        X = validate_data(self, X, dtype=[np.float32, np.float64])
+        n_samples, n_features = X.shape
+        if n_samples < max(2, self.n_clusters):
+            raise ValueError(
+                f"n_samples={n_samples} should be >= max(2, n_clusters="
+                f"{self.n_clusters})."
+            )
+        image_shape = _check_image_shape(self.image_shape, n_features)
+        module_config = {
+            "n_features": n_features,
+            "image_shape": None if image_shape is None else list(image_shape),
+            "conv_channels": list(_check_widths(self.conv_channels, "conv_channels")),
+            "hidden_dims": list(_check_widths(self.hidden_dims, "hidden_dims")),
+            "n_clusters": self.n_clusters,
+            "n_overclusters": (
+                None
+                if self.overcluster_factor is None
+                else self.overcluster_factor * self.n_clusters
+            ),
+            "n_heads": self.n_heads,
+        }
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        init_generator = torch.Generator().manual_seed(_seed(rng))
+        generator = torch.Generator(device=device).manual_seed(_seed(rng))
+
+        module = self._build_module(module_config, generator=init_generator)
+        module = module.to(device)
+        X_train = to_training_tensor(X, device)
+        perturb = self._perturbation()
+        history = _train_iic(
+            module,
+            X_train,
+            perturb=perturb,
+            n_repeats=self.n_repeats,
+            epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            generator=generator,
+            device=device,
+            progress=bool(self.verbose),
+        )
+        # Label-free choice of the reported head: lowest loss on the data.
+        head_losses = -_heads_mutual_information(
+            module,
+            X_train,
+            perturb=perturb,
+            n_repeats=self.n_repeats,
+            seed=_SCORE_SEED,
+            device=device,
+        )
+        chosen_head = int(np.argmin(head_losses))
+        history.append(
+            {
+                "stage": "head_selection",
+                "epoch": self.max_epochs,
+                "loss": float(head_losses[chosen_head]),
+                "head_losses": head_losses.tolist(),
+                "chosen_head": chosen_head,
+            }
+        )
+
+        self.module_ = module
+        self.chosen_head_ = chosen_head
+        self.history_ = history
+        self.n_iter_ = self.max_epochs
+        self.labels_ = self._log_proba(X).argmax(axis=1)
+        return self
+
+    def _perturbation(self):
+        """The user's perturbation, or the default one built from the params."""
+        if self.perturbation is not None:
+            return self.perturbation
+        if self.image_shape is not None:
+            return ImagePerturbation(
+                tuple(self.image_shape),
+                noise_std=self.noise_std,
+                feature_dropout=self.feature_dropout,
+            )
+        return VectorPerturbation(
+            noise_std=self.noise_std, feature_dropout=self.feature_dropout
+        )
+
+    # -- persistence --------------------------------------------------------
+
+    def save(self, path):
+        """Save the fitted estimator to one file that loading cannot execute.
+
+        Same format as :meth:`skdec.DECClusterer.save`: a NumPy ``.npz``
+        archive with the weights, fitted arrays, parameters and history as
+        JSON, and no pickle. An estimator with a callable ``perturbation``
+        cannot be saved this way (code is not stored); pickle it instead.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file.
+
+        Returns
+        -------
+        self : object
+            The estimator, unchanged.
+        """
+        from ._persist import save_estimator
+
+        check_is_fitted(self)
+        save_estimator(self, path)
+        return self
+
+    @classmethod
+    def load(cls, path):
+        """Load an estimator written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            File written by :meth:`save`.
+
+        Returns
+        -------
+        estimator : IICClusterer
+            The fitted estimator, on the CPU; it predicts exactly what the
+            saved one predicted.
+        """
+        from ._persist import load_estimator
+
+        return load_estimator(path, cls)
+
+    # -- inference ----------------------------------------------------------
+
+    def _log_proba(self, X):
+        """Guts of predict/predict_proba/transform; no input validation."""
+        module = self.module_.eval()
+        head = self.chosen_head_
+        return map_batches_numpy(
+            lambda x: module(x, head),
+            X,
+            device=_module_device(module),
+            out_dim=self._n_features_out,
+        )
+
+    def _validate_for_inference(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+
+    def predict(self, X):
+        """Assign each sample to the most probable cluster of the chosen head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to cluster.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster index of each sample.
+        """
+        X = self._validate_for_inference(X)
+        return self._log_proba(X).argmax(axis=1)
+
+    def predict_proba(self, X):
+        """Cluster probabilities of the chosen main head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to cluster.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            Softmax output of the chosen head; each row sums to 1.
+        """
+        X = self._validate_for_inference(X)
+        return self._proba(X)
+
+    def _proba(self, X):
+        proba = np.exp(self._log_proba(X))
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba.astype(X.dtype, copy=False)
+
+    def transform(self, X):
+        """Cluster probabilities of the chosen head, as features.
+
+        The network's natural output, and what a downstream estimator can
+        use; identical to :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to transform.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_clusters)
+            Soft cluster assignments; each row sums to 1.
+        """
+        X = self._validate_for_inference(X)
+        return self._proba(X)
+
+    def score(self, X, y=None):
+        """Mutual information of the chosen head on ``X`` (higher is better).
+
+        IIC's own objective ``I(P)``, in nats, with ``P`` accumulated over all
+        of ``X`` and its copies perturbed as in training (``n_repeats`` per
+        sample), drawn from a fixed seed so the score is deterministic. It
+        lies in ``[0, ln n_clusters]``: high when the assignments are
+        confident, balanced and unchanged by the perturbation. It is
+        label-free and not comparable across different ``n_clusters``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mutual information ``I(P)``.
+        """
+        X = self._validate_for_inference(X)
+        module = self.module_
+        device = _module_device(module)
+        mi = _heads_mutual_information(
+            module,
+            torch.tensor(X, dtype=torch.float32),
+            perturb=self._perturbation(),
+            n_repeats=self.n_repeats,
+            seed=_SCORE_SEED,
+            device=device,
+        )
+        return float(mi[self.chosen_head_])
+
+    # -- persistence protocol (used by skdec._persist) ------------------------
+
+    # Fitted attributes stored as arrays, and as JSON values, by ``save``.
+    _saved_arrays = ("labels_",)
+    _saved_values = ("chosen_head_", "n_iter_", "history_")
+
+    def _module_config(self):
+        """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""
+        module = self.module_
+        backbone = module.backbone
+        overcluster_heads = module.overcluster_heads
+        return {
+            "n_features": backbone.n_features,
+            "image_shape": (
+                None if backbone.image_shape is None else list(backbone.image_shape)
+            ),
+            "conv_channels": list(backbone.conv_channels),
+            "hidden_dims": list(backbone.hidden_dims),
+            "n_clusters": module.main_heads[0].out_features,
+            "n_overclusters": (
+                overcluster_heads[0].out_features if len(overcluster_heads) else None
+            ),
+            "n_heads": len(module.main_heads),
+        }
+
+    @classmethod
+    def _build_module(cls, config, generator=None):
+        """A ``module_`` with the architecture described by ``config``.
+
+        Without ``generator`` the weights are left uninitialised, for loading
+        a state into; the module is in evaluation mode.
+        """
+        backbone = IICBackbone(
+            config["n_features"],
+            image_shape=config["image_shape"],
+            conv_channels=config["conv_channels"],
+            hidden_dims=config["hidden_dims"],
+            generator=generator,
+        )
+        module = IICModule(
+            backbone,
+            config["n_clusters"],
+            config["n_overclusters"],
+            config["n_heads"],
+            generator=generator,
+        )
+        return module.eval()
+
+    # -- scikit-learn plumbing ------------------------------------------------
+
+    @property
+    def _n_features_out(self):
+        return self.module_.main_heads[0].out_features
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __getstate__(self):
+        # Pickle the module from the CPU so GPU-trained models load anywhere.
+        state = super().__getstate__()
+        if "module_" in state and _module_device(state["module_"]).type != "cpu":
+            state["module_"] = copy.deepcopy(state["module_"]).cpu()
+        return state

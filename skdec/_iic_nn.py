@@ -1,0 +1,226 @@
+"""Torch modules and the objective of Invariant Information Clustering (IIC).
+
+Nothing here knows about scikit-learn or numpy. The network is a backbone (a
+small convolutional network for images, a multilayer perceptron for feature
+vectors) shared by several linear heads that output cluster logits: ``n_heads``
+main heads with ``n_clusters`` outputs and ``n_heads`` auxiliary
+over-clustering heads with more outputs (Ji, Henriques & Vedaldi, 2019).
+All weights are initialised from a :class:`torch.Generator`, never from
+torch's global RNG.
+"""
+
+import math
+import sys
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._nn import _linear
+
+# Floor of the joint distribution before taking logs, as in the reference
+# implementation: an empty cell then adds ~0 instead of 0 * log 0 = NaN, and
+# its gradient stays finite.
+_EPS = sys.float_info.epsilon
+
+# ---------------------------------------------------------------------------
+# Objective
+
+
+def joint_distribution(p1, p2):
+    """Symmetrised joint distribution of the paired assignments of a batch.
+
+    ``P = (1/n) sum_i p1_i p2_iᵀ``, then ``(P + Pᵀ) / 2``: the pair (sample,
+    perturbed copy) is unordered.
+
+    Parameters
+    ----------
+    p1, p2 : torch.Tensor of shape (..., n, k)
+        Cluster probabilities of the samples and of their perturbed copies;
+        rows sum to 1. Leading dimensions (e.g. one per head) are batched.
+
+    Returns
+    -------
+    joint : torch.Tensor of shape (..., k, k)
+        Non-negative, sums to 1, symmetric.
+    """
+    joint = p1.mT @ p2 / p1.shape[-2]
+    return (joint + joint.mT) / 2
+
+
+def mutual_information(joint, eps=_EPS):
+    """Mutual information ``I(P) = sum P_cc' ln(P_cc' / (P_c P_c'))`` in nats.
+
+    Cells are floored at ``eps`` (and the table renormalised) before the
+    logarithms, and the marginals are taken from the floored table, so the
+    value and its gradient stay finite when assignments are near one-hot or
+    a cluster is empty. For a ``k x k`` table the result lies in
+    ``[0, ln k]``.
+
+    Parameters
+    ----------
+    joint : torch.Tensor of shape (..., k, k)
+        Joint distribution (non-negative, sums to 1); leading dimensions are
+        batched.
+
+    eps : float, default=sys.float_info.epsilon
+        Floor of the cells.
+
+    Returns
+    -------
+    mi : torch.Tensor of shape (...)
+        The mutual information.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdec._iic_nn import mutual_information
+    >>> round(float(mutual_information(torch.eye(4) / 4)), 4)  # ln 4
+    1.3863
+    >>> round(float(mutual_information(torch.full((4, 4), 1 / 16))), 4)
+    0.0
+    """
+    joint = joint.clamp_min(eps)
+    joint = joint / joint.sum(dim=(-2, -1), keepdim=True)
+    row = joint.sum(dim=-1, keepdim=True)
+    col = joint.sum(dim=-2, keepdim=True)
+    return (joint * (joint.log() - row.log() - col.log())).sum(dim=(-2, -1))
+
+
+def iic_loss(p1, p2):
+    """IIC loss of a batch: minus the mutual information of its joint.
+
+    Parameters
+    ----------
+    p1, p2 : torch.Tensor of shape (..., n, k)
+        Cluster probabilities of the samples and of their perturbed copies;
+        leading dimensions (e.g. one per head) are batched.
+
+    Returns
+    -------
+    loss : torch.Tensor of shape (...)
+        ``-I(P)``, between ``-ln k`` (best) and 0.
+    """
+    return -mutual_information(joint_distribution(p1, p2))
+
+
+# ---------------------------------------------------------------------------
+# Layers
+
+
+def _conv3x3(c_in, c_out, generator):
+    """A 3x3 ``Conv2d`` (padding 1) initialised from ``generator``.
+
+    Same scheme as :func:`skdec._nn._linear`: torch's default
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from ``generator``; left
+    uninitialised without one (for modules whose state is about to be
+    loaded).
+    """
+    layer = nn.utils.skip_init(nn.Conv2d, c_in, c_out, 3, padding=1)
+    if generator is None:
+        return layer
+    bound = 1.0 / math.sqrt(c_in * 9)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
+
+
+# ---------------------------------------------------------------------------
+# Modules
+
+
+class IICBackbone(nn.Module):
+    """Feature extractor shared by all heads.
+
+    For images (``image_shape`` given), each width in ``conv_channels`` adds
+    a block 3x3 convolution, batch normalisation, ReLU and 2x2 max-pooling
+    (pooling only while the map is at least 2x2); the maps are then
+    flattened. Each width in ``hidden_dims`` then adds a fully connected
+    layer, batch normalisation and ReLU. Rows of the input are flattened
+    images or plain feature vectors.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        *,
+        image_shape=None,
+        conv_channels=(),
+        hidden_dims=(),
+        generator=None,
+    ):
+        super().__init__()
+        self.n_features = int(n_features)
+        self.image_shape = None if image_shape is None else tuple(image_shape)
+        self.conv_channels = tuple(conv_channels) if image_shape is not None else ()
+        self.hidden_dims = tuple(hidden_dims)
+
+        layers = []
+        width = self.n_features
+        if self.image_shape is not None:
+            channels, height, breadth = self._chw()
+            for c_out in self.conv_channels:
+                layers += [
+                    _conv3x3(channels, c_out, generator),
+                    nn.BatchNorm2d(c_out),
+                    nn.ReLU(),
+                ]
+                if height >= 2 and breadth >= 2:
+                    layers.append(nn.MaxPool2d(2))
+                    height, breadth = height // 2, breadth // 2
+                channels = c_out
+            layers.append(nn.Flatten())
+            width = channels * height * breadth
+        for n_out in self.hidden_dims:
+            layers += [
+                _linear(width, n_out, generator),
+                nn.BatchNorm1d(n_out),
+                nn.ReLU(),
+            ]
+            width = n_out
+        self.layers = nn.Sequential(*layers)
+        self.out_dim = width
+
+    def _chw(self):
+        shape = self.image_shape
+        return (1, *shape) if len(shape) == 2 else shape
+
+    def forward(self, x):
+        if self.image_shape is not None:
+            x = x.reshape(x.shape[0], *self._chw())
+        return self.layers(x)
+
+
+class IICModule(nn.Module):
+    """Backbone plus ``n_heads`` main and ``n_heads`` over-clustering heads.
+
+    Each head is a linear layer giving cluster logits; the heads of a kind
+    differ only by their initialisation. ``overcluster_heads`` is empty when
+    ``n_overclusters`` is None.
+    """
+
+    def __init__(
+        self, backbone, n_clusters, n_overclusters, n_heads, *, generator=None
+    ):
+        super().__init__()
+        self.backbone = backbone
+        self.main_heads = nn.ModuleList(
+            _linear(backbone.out_dim, n_clusters, generator) for _ in range(n_heads)
+        )
+        self.overcluster_heads = nn.ModuleList(
+            _linear(backbone.out_dim, n_overclusters, generator)
+            for _ in range(n_heads if n_overclusters else 0)
+        )
+
+    def heads(self, kind):
+        """The heads of ``kind``, "main" or "overcluster"."""
+        return self.main_heads if kind == "main" else self.overcluster_heads
+
+    def head_logits(self, kind, features):
+        """Logits of every head of ``kind``, stacked: ``(n_heads, n, k)``."""
+        return torch.stack([head(features) for head in self.heads(kind)])
+
+    def forward(self, x, head=0):
+        """Log cluster probabilities of main head ``head``."""
+        return F.log_softmax(self.main_heads[head](self.backbone(x)), dim=1)

@@ -1,0 +1,415 @@
+"""Choosing the number of clusters without labels, on a fixed embedding.
+
+The estimators pretrain one autoencoder, embed the data once and call
+:func:`select_n_clusters` on that embedding, so searching over ``k`` costs a
+k-means per candidate (plus the criterion) rather than a DEC fit per
+candidate. The comparison of the criteria that led to the default is in
+``benchmarks/choosing_k.md``.
+"""
+
+import math
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+from sklearn.metrics.cluster import contingency_matrix
+from sklearn.utils import check_array, check_random_state
+
+from ._nn import kl_divergence, log_soft_assignment, target_distribution
+
+# Silhouette is quadratic in the number of rows; a seeded subsample of this
+# size keeps it to about a second while its value changes by < 0.01.
+MAX_SILHOUETTE_SAMPLES = 5000
+
+# Stability and prediction strength: random half splits per candidate and
+# k-means restarts per half. Few restarts suffice since every candidate and
+# split share the same budget.
+STABILITY_RESAMPLES = 5
+STABILITY_N_INIT = 3
+# Tibshirani and Walther's threshold: the largest k whose clusters are
+# predicted at least this well across halves is chosen.
+PREDICTION_STRENGTH_THRESHOLD = 0.8
+
+# Generalisability: share of rows held out, Adam steps on the centroids,
+# steps between refreshes of the target P, and Student's t degrees of freedom.
+VALIDATION_FRACTION = 0.2
+CENTROID_STEPS = 200
+CENTROID_UPDATE_INTERVAL = 20
+ALPHA = 1.0
+
+
+# ---------------------------------------------------------------------------
+# Validation and shared k-means fits
+
+
+def _seed(rng):
+    return int(rng.randint(np.iinfo(np.int32).max))
+
+
+def _check_candidates(candidates, n_samples):
+    """Sorted unique candidates, each an int in ``[2, n_samples - 1]``."""
+    try:
+        values = list(candidates)
+    except TypeError:
+        raise TypeError(
+            f"candidates must be a sequence of integers, got {candidates!r}."
+        ) from None
+    if not values:
+        raise ValueError("candidates must hold at least one number of clusters.")
+    for k in values:
+        if not isinstance(k, Integral) or isinstance(k, bool):
+            raise TypeError(f"candidates must contain integers, got {k!r}.")
+        # k = 1 has no silhouette and k = n_samples puts every row alone.
+        if not 2 <= k <= n_samples - 1:
+            raise ValueError(
+                f"Every candidate number of clusters must be in [2, n_samples - 1]"
+                f" = [2, {n_samples - 1}], got {k}."
+            )
+    return sorted({int(k) for k in values})
+
+
+def _fit_candidates(Z, candidates, *, n_init, rng):
+    """One k-means per candidate, seeded in candidate order."""
+    return {
+        k: KMeans(n_clusters=k, n_init=n_init, random_state=_seed(rng)).fit(Z)
+        for k in candidates
+    }
+
+
+# ---------------------------------------------------------------------------
+# Criteria: each maps (Z, fits, rng, n_init) to {k: value}
+
+
+def _n_labels(labels):
+    return np.unique(labels).size
+
+
+def _silhouette(Z, fits, rng, n_init):
+    """Mean silhouette of the k-means labels on one shared subsample."""
+    rows = np.arange(len(Z))
+    if len(Z) > MAX_SILHOUETTE_SAMPLES:
+        rows = np.sort(rng.choice(len(Z), MAX_SILHOUETTE_SAMPLES, replace=False))
+    scores = {}
+    for k, fit in fits.items():
+        labels = fit.labels_[rows]
+        # Duplicated rows can leave k-means with a single label here.
+        valid = 2 <= _n_labels(labels) <= len(rows) - 1
+        scores[k] = float(silhouette_score(Z[rows], labels)) if valid else -1.0
+    return scores
+
+
+def _calinski_harabasz(Z, fits, rng, n_init):
+    return {
+        k: float(calinski_harabasz_score(Z, fit.labels_))
+        if _n_labels(fit.labels_) >= 2
+        else 0.0
+        for k, fit in fits.items()
+    }
+
+
+def _davies_bouldin(Z, fits, rng, n_init):
+    return {
+        k: float(davies_bouldin_score(Z, fit.labels_))
+        if _n_labels(fit.labels_) >= 2
+        else math.inf
+        for k, fit in fits.items()
+    }
+
+
+def _half_split_agreement(Z, k, splits, seed):
+    """Mean ARI on ``Z`` between k-means fitted on the two halves of each split."""
+    agreement = []
+    for first, second in splits:
+        labels = [
+            KMeans(n_clusters=k, n_init=STABILITY_N_INIT, random_state=seed)
+            .fit(Z[half])
+            .predict(Z)
+            for half in (first, second)
+        ]
+        agreement.append(adjusted_rand_score(*labels))
+    return float(np.mean(agreement))
+
+
+def _uniform_reference(Z, rng):
+    """Uniform points in the principal-axes bounding box of ``Z`` (as in the gap
+    statistic): same size and spread, but no clusters."""
+    centred = Z - Z.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ axes.T
+    low, high = projected.min(axis=0), projected.max(axis=0)
+    return rng.uniform(low, high, size=projected.shape) @ axes
+
+
+def _random_halves(n_samples, rng):
+    splits = []
+    for _ in range(STABILITY_RESAMPLES):
+        order = rng.permutation(n_samples)
+        splits.append((order[: n_samples // 2], order[n_samples // 2 :]))
+    return splits
+
+
+def _stability_parts(Z, fits, rng):
+    """Split-half stability of ``Z`` and of its uniform reference, per ``k``."""
+    splits = _random_halves(len(Z), rng)
+    reference = _uniform_reference(Z, rng)
+    observed, baseline = {}, {}
+    for k in fits:
+        seed = _seed(rng)
+        observed[k] = _half_split_agreement(Z, k, splits, seed)
+        baseline[k] = _half_split_agreement(reference, k, splits, seed)
+    return observed, baseline
+
+
+def _stability(Z, fits, rng, n_init):
+    """Split-half stability minus that of unclustered data of the same shape.
+
+    Any k-means partition into few clusters is reproducible, clustered or
+    not, so raw stability favours small k; subtracting the stability reached
+    on a uniform reference removes that bias and keeps what the clusters add.
+    """
+    observed, baseline = _stability_parts(Z, fits, rng)
+    return {k: observed[k] - baseline[k] for k in fits}
+
+
+def _weakest_cluster_agreement(test_labels, predicted):
+    """Smallest share, over test clusters, of pairs ``predicted`` keeps together."""
+    counts = contingency_matrix(test_labels, predicted).astype(float)
+    sizes = counts.sum(axis=1)
+    kept = (counts * (counts - 1)).sum(axis=1)
+    shares = kept[sizes >= 2] / (sizes[sizes >= 2] * (sizes[sizes >= 2] - 1))
+    return float(shares.min()) if shares.size else 0.0
+
+
+def _prediction_strength(Z, fits, rng, n_init):
+    """Prediction strength (Tibshirani and Walther, 2005), both ways, per ``k``.
+
+    k-means is fitted on each half of a random split; for the clusters of one
+    half, the share of their pairs that the other half's centroids also put
+    together is computed, and the weakest cluster counts. Averaged over
+    splits and both directions.
+    """
+    splits = _random_halves(len(Z), rng)
+    scores = {}
+    for k in fits:
+        seed = _seed(rng)
+        strengths = []
+        for first, second in splits:
+            a, b = (
+                KMeans(n_clusters=k, n_init=STABILITY_N_INIT, random_state=seed).fit(
+                    Z[half]
+                )
+                for half in (first, second)
+            )
+            strengths += [
+                _weakest_cluster_agreement(b.labels_, a.predict(Z[second])),
+                _weakest_cluster_agreement(a.labels_, b.predict(Z[first])),
+            ]
+        scores[k] = float(np.mean(strengths))
+    return scores
+
+
+def _kl_to_target(z, centroids):
+    """DEC's ``KL(P || Q)`` with ``P`` computed from the current ``Q``."""
+    log_q = log_soft_assignment(z, centroids, ALPHA)
+    return kl_divergence(target_distribution(log_q.exp()), log_q)
+
+
+def _train_centroids(z, centroids, learning_rate):
+    """DEC's clustering stage with the encoder frozen: only the centroids move."""
+    centroids = centroids.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([centroids], lr=learning_rate)
+    for step in range(CENTROID_STEPS):
+        if step % CENTROID_UPDATE_INTERVAL == 0:
+            with torch.no_grad():
+                p = target_distribution(log_soft_assignment(z, centroids, ALPHA).exp())
+        loss = kl_divergence(p, log_soft_assignment(z, centroids, ALPHA))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return centroids.detach()
+
+
+def _generalisability(Z, fits, rng, n_init):
+    """DEC's generalisability ``G = L_train / L_validation`` per candidate.
+
+    The rows are split 80/20; k-means on the training rows places the
+    centroids, which are then trained alone by ``KL(P || Q)`` on the (frozen)
+    training embedding. ``L`` is ``KL(P || Q)`` with ``P`` the target of the
+    final ``Q``, on the training or the validation rows.
+    """
+    order = rng.permutation(len(Z))
+    n_validation = max(1, round(VALIDATION_FRACTION * len(Z)))
+    validation = torch.as_tensor(Z[order[:n_validation]], dtype=torch.float32)
+    train_rows = order[n_validation:]
+    train = torch.as_tensor(Z[train_rows], dtype=torch.float32)
+    # Adam moves each coordinate by about ``lr`` per step, so scale it to Z.
+    learning_rate = 0.01 * float(Z.std()) or 0.01
+    scores = {}
+    for k in fits:
+        init = KMeans(n_clusters=k, n_init=n_init, random_state=_seed(rng))
+        init.fit(Z[train_rows])
+        start = torch.as_tensor(init.cluster_centers_, dtype=torch.float32)
+        centroids = _train_centroids(train, start, learning_rate)
+        with torch.no_grad():
+            l_train = float(_kl_to_target(train, centroids))
+            l_validation = float(_kl_to_target(validation, centroids))
+        scores[k] = l_train / l_validation if l_validation > 0 else 1.0
+    return scores
+
+
+# ---------------------------------------------------------------------------
+# Selection rules: each maps {k: value} (k sorted) to the chosen k
+
+
+def _largest(scores):
+    return max(scores, key=lambda k: (scores[k], -k))
+
+
+def _smallest(scores):
+    return min(scores, key=lambda k: (scores[k], k))
+
+
+def _largest_strong(scores):
+    """The largest ``k`` reaching the prediction-strength threshold.
+
+    Stability trivially favours few clusters, so the most stable ``k`` is not
+    the answer; the largest one that is stable enough is. Without any, the
+    most stable candidate.
+    """
+    strong = [k for k in scores if scores[k] >= PREDICTION_STRENGTH_THRESHOLD]
+    return max(strong) if strong else _largest(scores)
+
+
+def _before_sharpest_drop(scores):
+    """The ``k`` after which the value falls most (the DEC paper's reading of G)."""
+    ks = sorted(scores)
+    if len(ks) == 1:
+        return ks[0]
+    drops = {
+        k: scores[k] - scores[k_next] for k, k_next in zip(ks[:-1], ks[1:], strict=True)
+    }
+    return _largest(drops)
+
+
+_CRITERIA = {
+    "silhouette": (_silhouette, _largest),
+    "calinski_harabasz": (_calinski_harabasz, _largest),
+    "davies_bouldin": (_davies_bouldin, _smallest),
+    "stability": (_stability, _largest),
+    "prediction_strength": (_prediction_strength, _largest_strong),
+    "generalisability": (_generalisability, _before_sharpest_drop),
+}
+CRITERIA = tuple(_CRITERIA)
+
+
+# ---------------------------------------------------------------------------
+# Public function
+
+
+def select_n_clusters(
+    Z, candidates, *, criterion="silhouette", n_init=20, random_state=None
+):
+    """Choose the number of clusters of an embedding without labels.
+
+    k-means with each candidate number of clusters is fitted on ``Z``; the
+    criterion scores every candidate from these fits and the best one is
+    returned with its k-means centroids (DEC's initial centroids).
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_features)
+        The embedding to cluster, e.g. the encoder's output after pretraining.
+
+    candidates : iterable of int
+        Numbers of clusters to try, each in ``[2, n_samples - 1]``. They are
+        sorted and duplicates dropped.
+
+    criterion : {"silhouette", "calinski_harabasz", "davies_bouldin", \
+"stability", "prediction_strength", "generalisability"}, \
+default="silhouette"
+        How candidates are scored, and the rule that picks one:
+
+        - "silhouette": mean silhouette of the k-means labels, on a seeded
+          subsample of at most 5000 rows; the largest wins.
+        - "calinski_harabasz": between- over within-cluster dispersion; the
+          largest wins.
+        - "davies_bouldin": mean similarity of each cluster with its most
+          similar one; the smallest wins.
+        - "stability": mean adjusted Rand index, on all rows, between
+          k-means fitted on two random halves (5 splits), minus the same on
+          uniform data spanning ``Z``'s principal-axes bounding box; the
+          largest wins.
+        - "prediction_strength": Tibshirani and Walther's prediction
+          strength on the same kind of random halves: for the clusters
+          k-means finds on one half, the share of pairs that the other
+          half's centroids keep together, for the weakest cluster. The
+          largest ``k`` with a strength of at least 0.8 wins (the most
+          stable one if none reaches it).
+        - "generalisability": DEC's ``G = L_train / L_validation``: on an
+          80/20 split, centroids initialised by k-means on the training rows
+          are trained alone by ``KL(P || Q)`` on the frozen training rows,
+          and ``L`` is ``KL(P || Q)`` on either part. The chosen ``k`` is the
+          one followed by the largest drop of ``G`` to the next candidate.
+
+        ``benchmarks/choosing_k.md`` compares them; silhouette picked the
+        true number of clusters most often.
+
+    n_init : int, default=20
+        Number of k-means restarts per candidate.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds k-means, subsampling and resampling. The k-means fits do not
+        depend on ``criterion``.
+
+    Returns
+    -------
+    best_k : int
+        The chosen number of clusters.
+
+    scores : dict of int to float
+        The criterion's value for every candidate, in increasing ``k``.
+
+    centers : ndarray of shape (best_k, n_features)
+        Centroids of the k-means fit with ``best_k`` clusters on all of ``Z``.
+
+    Raises
+    ------
+    ValueError
+        If ``criterion`` is unknown, ``candidates`` is empty or holds a value
+        outside ``[2, n_samples - 1]``.
+    TypeError
+        If a candidate is not an integer.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec._select_k import select_n_clusters
+    >>> Z, _ = make_blobs(n_samples=300, centers=4, random_state=0,
+    ...                   cluster_std=0.5)
+    >>> best_k, scores, centers = select_n_clusters(Z, range(2, 8),
+    ...                                             random_state=0)
+    >>> best_k, sorted(scores), centers.shape
+    (4, [2, 3, 4, 5, 6, 7], (4, 2))
+    """
+    if criterion not in _CRITERIA:
+        raise ValueError(
+            f"criterion must be one of {', '.join(map(repr, CRITERIA))}; "
+            f"got {criterion!r}."
+        )
+    if not isinstance(n_init, Integral) or isinstance(n_init, bool) or n_init < 1:
+        raise ValueError(f"n_init must be a positive integer, got {n_init!r}.")
+    Z = check_array(Z, dtype=[np.float64, np.float32])
+    candidates = _check_candidates(candidates, len(Z))
+    rng = check_random_state(random_state)
+    fits = _fit_candidates(Z, candidates, n_init=n_init, rng=rng)
+    score_fn, rule = _CRITERIA[criterion]
+    scores = score_fn(Z, fits, rng, n_init)
+    best_k = rule(scores)
+    return best_k, scores, fits[best_k].cluster_centers_

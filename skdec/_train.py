@@ -19,6 +19,7 @@ from ._nn import kl_divergence, target_distribution
 # small enough to bound memory (2048 x 2000 float32 activations = 16 MB).
 INFERENCE_BATCH_SIZE = 2048
 _MIN_ROWS = 64
+_MAX_GRAD_NORM = 10.0
 
 
 # ---------------------------------------------------------------------------
@@ -288,6 +289,11 @@ def train_clustering(
             loss = F.mse_loss(module.autoencoder.decode(z), x) + gamma * loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if gamma is not None:
+            # The reconstruction gradient grows with the square of the input's
+            # scale (the KL's does not): clip it so SGD cannot diverge on
+            # unscaled data.
+            torch.nn.utils.clip_grad_norm_(parameters, _MAX_GRAD_NORM)
         optimizer.step()
         n_iter += 1
         bar.update()

@@ -16,6 +16,9 @@ metrics here are therefore invariant to how the predicted clusters are named.
 * :data:`accuracy_scorer`, :data:`nmi_scorer` and :data:`ari_scorer` wrap the
   three metrics for ``scoring=`` in :class:`~sklearn.model_selection.GridSearchCV`
   and :func:`~sklearn.model_selection.cross_validate`.
+* :func:`silhouette_scorer` needs no labels: it scores the silhouette of the
+  predicted clusters in the estimator's embedding, so that ``n_clusters`` can
+  be chosen by :class:`~sklearn.model_selection.GridSearchCV` without ``y``.
 """
 
 import numpy as np
@@ -24,6 +27,7 @@ from sklearn.metrics import (
     adjusted_rand_score,
     make_scorer,
     normalized_mutual_info_score,
+    silhouette_score,
 )
 from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils import check_consistent_length
@@ -36,7 +40,12 @@ __all__ = [
     "matched_labels",
     "nmi_scorer",
     "normalized_mutual_info_score",
+    "silhouette_scorer",
 ]
+
+# Silhouette is quadratic in the number of rows; a seeded subsample of this
+# size keeps a score to about a second.
+_SILHOUETTE_MAX_SAMPLES = 5000
 
 
 def _check_label_pair(labels_true, labels_pred):
@@ -262,3 +271,71 @@ ari_scorer = make_scorer(adjusted_rand_score)
 
 Higher is better.
 """
+
+
+def silhouette_scorer(estimator, X, y=None):
+    """Silhouette of the predicted clusters in the estimator's embedding.
+
+    A scorer that needs no labels: the mean silhouette coefficient of
+    ``estimator.predict(X)`` computed on ``estimator.transform(X)`` (for a
+    :class:`~sklearn.pipeline.Pipeline`, the pipeline's transform, i.e. the
+    embedding of its last step). Pass it as ``scoring=`` to
+    :class:`~sklearn.model_selection.GridSearchCV` to choose ``n_clusters``
+    with ``fit(X)`` alone. Higher is better.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A fitted clusterer with ``transform`` and ``predict``, such as
+        :class:`~skdec.DECClusterer`.
+    X : array-like of shape (n_samples, n_features)
+        Data to score.
+    y : Ignored
+        Not used; present so the function has the scorer signature.
+
+    Returns
+    -------
+    score : float
+        Mean silhouette coefficient in ``[-1, 1]``, computed on a subsample of
+        at most 5000 rows drawn with a fixed seed (so the same data always
+        gets the same score). When the predictions hold fewer than 2 distinct
+        clusters, or as many clusters as rows, the silhouette is undefined
+        and -1.0, the worst value, is returned so that a search ranks such a
+        model last instead of failing.
+
+    See Also
+    --------
+    sklearn.metrics.silhouette_score : The coefficient itself.
+
+    Notes
+    -----
+    The silhouette is computed in the embedding, not on ``X``: DEC forms its
+    clusters there. Each candidate model has its own embedding, so the scores
+    compare how well each model separates its own clusters.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skdec import DECClusterer
+    >>> from skdec.metrics import silhouette_scorer
+    >>> X, _ = make_blobs(n_samples=150, centers=3, n_features=4,
+    ...                   cluster_std=0.5, random_state=0)
+    >>> dec = DECClusterer(hidden_dims=(16,), latent_dim=2, pretrain_epochs=10,
+    ...                    max_iter=30, n_init=2, random_state=0)
+    >>> search = GridSearchCV(dec, {"n_clusters": [2, 3, 4]},
+    ...                       scoring=silhouette_scorer, cv=2).fit(X)
+    >>> search.best_params_
+    {'n_clusters': 3}
+    """
+    embedding = np.asarray(estimator.transform(X))
+    labels = np.asarray(estimator.predict(X))
+    n_samples = embedding.shape[0]
+    if n_samples > _SILHOUETTE_MAX_SAMPLES:
+        rows = np.random.RandomState(0).choice(
+            n_samples, _SILHOUETTE_MAX_SAMPLES, replace=False
+        )
+        embedding, labels = embedding[rows], labels[rows]
+    if not 2 <= np.unique(labels).size <= labels.shape[0] - 1:
+        return -1.0
+    return float(silhouette_score(embedding, labels))

@@ -117,7 +117,7 @@ def test_history_records_each_stage(blobs, pretrain, n_records):
 
 def test_layerwise_pretraining_reduces_reconstruction_loss(blobs):
     X, _ = blobs
-    dec = _fit(X, pretrain_epochs=15, hidden_dims=(32, 16))
+    dec = _fit(X, pretrain="layerwise", pretrain_epochs=15, hidden_dims=(32, 16))
     for stage in ("pretrain_layer_0", "pretrain_layer_1", "pretrain_finetune"):
         losses = [r["loss"] for r in dec.history_ if r["stage"] == stage]
         assert len(losses) == 15

@@ -8,11 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score as sk_ari
 from sklearn.metrics import normalized_mutual_info_score as sk_nmi
+from sklearn.metrics import silhouette_score
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
 
-from skdec import metrics
+from skdec import DECClusterer, metrics
 from skdec.metrics import (
     accuracy_scorer,
     adjusted_rand_score,
@@ -21,6 +25,7 @@ from skdec.metrics import (
     matched_labels,
     nmi_scorer,
     normalized_mutual_info_score,
+    silhouette_scorer,
 )
 
 
@@ -338,3 +343,75 @@ def test_scorer_value_matches_metric(blobs):
     assert accuracy_scorer(model, X, y) == pytest.approx(cluster_accuracy(y, pred))
     assert nmi_scorer(model, X, y) == pytest.approx(sk_nmi(y, pred))
     assert ari_scorer(model, X, y) == pytest.approx(sk_ari(y, pred))
+
+
+# -- silhouette_scorer (label-free) ---------------------------------------------
+
+
+class _FixedClusterer:
+    """Stand-in estimator: identity embedding, labels given up front."""
+
+    def __init__(self, labels):
+        self.labels = np.asarray(labels)
+
+    def transform(self, X):
+        return np.asarray(X)
+
+    def predict(self, X):
+        return self.labels
+
+
+def test_silhouette_scorer_value_is_silhouette_of_embedding(blobs):
+    X, _ = blobs
+    model = make_pipeline(
+        MinMaxScaler(), KMeans(n_clusters=3, n_init=2, random_state=0)
+    )
+    model.fit(X)
+    expected = silhouette_score(model.transform(X), model.predict(X))
+    assert silhouette_scorer(model, X) == pytest.approx(expected)
+    # Computed in the embedding, not on X.
+    assert silhouette_scorer(model, X) != pytest.approx(
+        silhouette_score(X, model.predict(X))
+    )
+
+
+@pytest.mark.parametrize("labels", [[0, 0, 0, 0], [0, 1, 2, 3]])
+def test_silhouette_scorer_undefined_silhouette_is_worst(labels):
+    X = np.arange(8.0).reshape(4, 2)
+    assert silhouette_scorer(_FixedClusterer(labels), X) == -1.0
+
+
+def test_silhouette_scorer_subsamples_large_inputs_with_a_fixed_seed():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(6000, 2))
+    labels = (X[:, 0] > 0).astype(int)
+    estimator = _FixedClusterer(labels)
+    score = silhouette_scorer(estimator, X)
+    assert score == silhouette_scorer(estimator, X)
+    rows = np.random.RandomState(0).choice(6000, 5000, replace=False)
+    assert score == pytest.approx(silhouette_score(X[rows], labels[rows]))
+    full = silhouette_score(X, labels)
+    assert score != pytest.approx(full, abs=1e-12)
+    assert score == pytest.approx(full, abs=0.02)
+
+
+@pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
+def test_silhouette_scorer_grid_search_without_labels():
+    X, _ = make_blobs(
+        n_samples=150, centers=3, n_features=4, cluster_std=0.5, random_state=0
+    )
+    X = MinMaxScaler().fit_transform(X).astype(np.float32)
+    dec = DECClusterer(
+        hidden_dims=(16,),
+        latent_dim=2,
+        pretrain_epochs=10,
+        max_iter=30,
+        n_init=2,
+        random_state=0,
+    )
+    search = GridSearchCV(
+        dec, {"n_clusters": [2, 3, 4, 5]}, scoring=silhouette_scorer, cv=2
+    ).fit(X)
+    assert search.best_params_ == {"n_clusters": 3}
+    assert np.argmax(search.cv_results_["mean_test_score"]) == 1
+    assert search.best_estimator_.n_clusters == 3

@@ -39,7 +39,9 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     """A 2-D embedding (drawn as is) from layer-wise pretraining."""
-    return DECClusterer(n_clusters=3, **TINY, random_state=0).fit(data[0])
+    return DECClusterer(n_clusters=3, **TINY, pretrain="layerwise", random_state=0).fit(
+        data[0]
+    )
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ def _assert_valid_outputs(est, X):
 @pytest.mark.parametrize(
     ("params", "stage"),
     [
-        ({"pretrain_learning_rate": 1e8}, "pretrain_layer_"),
+        ({"pretrain": "layerwise", "pretrain_learning_rate": 1e8}, "pretrain_layer_"),
         ({"pretrain": "end_to_end", "pretrain_learning_rate": 1e8}, "pretrain_end"),
         ({"learning_rate": 1e12}, "clustering"),
         ({"pretrain": None, "learning_rate": 1e12}, "clustering"),
@@ -182,7 +182,7 @@ def _interrupt(*args, **kwargs):
 
 @pytest.mark.parametrize("stage", ["pretrain_layerwise", "train_clustering"])
 def test_interrupted_first_fit_leaves_estimator_unfitted(monkeypatch, stage):
-    est = DECClusterer(3, **TINY, random_state=0)
+    est = DECClusterer(3, **TINY, pretrain="layerwise", random_state=0)
     params = est.get_params()
     monkeypatch.setattr(skdec._dec, stage, _interrupt)
     with pytest.raises(KeyboardInterrupt):
@@ -197,7 +197,7 @@ def test_interrupted_first_fit_leaves_estimator_unfitted(monkeypatch, stage):
 @pytest.mark.parametrize("stage", ["pretrain_layerwise", "train_clustering"])
 def test_interrupted_refit_keeps_the_previous_fit(monkeypatch, stage):
     X = _data()
-    est = DECClusterer(3, **TINY, random_state=0).fit(X)
+    est = DECClusterer(3, **TINY, pretrain="layerwise", random_state=0).fit(X)
     before = dict(vars(est))
     proba = est.predict_proba(X)
     weights = {k: v.clone() for k, v in est.module_.state_dict().items()}

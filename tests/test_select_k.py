@@ -1,0 +1,174 @@
+"""Tests for :func:`skdec._select_k.select_n_clusters`."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+from sklearn.metrics import silhouette_score
+
+from skdec import _select_k
+from skdec._select_k import CRITERIA, select_n_clusters
+
+CANDIDATES = list(range(2, 11))
+
+
+def _blobs(n_clusters, seed=0, n_samples=300):
+    """Well-separated gaussian blobs in a 4-D 'embedding'."""
+    Z, y = make_blobs(
+        n_samples=n_samples,
+        centers=n_clusters,
+        n_features=4,
+        cluster_std=0.4,
+        center_box=(-20, 20),
+        random_state=seed,
+    )
+    return Z.astype(np.float32), y
+
+
+@pytest.mark.parametrize("n_clusters", [3, 5, 8])
+def test_default_criterion_finds_true_k(n_clusters):
+    Z, y = _blobs(n_clusters)
+    best_k, scores, centers = select_n_clusters(Z, CANDIDATES, n_init=3, random_state=0)
+    assert best_k == n_clusters
+    assert list(scores) == CANDIDATES
+    assert all(np.isfinite(v) for v in scores.values())
+    assert max(scores, key=scores.get) == n_clusters
+    # The centres returned are those of the blobs.
+    blob_means = np.array([Z[y == c].mean(axis=0) for c in range(n_clusters)])
+    gaps = np.linalg.norm(centers[:, None] - blob_means[None], axis=2).min(axis=1)
+    assert centers.shape == (n_clusters, 4)
+    assert gaps.max() < 0.5
+
+
+def test_silhouette_scores_are_sklearn_values():
+    Z, _ = _blobs(3, n_samples=120)
+    _, scores, _ = select_n_clusters(Z, [2, 3, 4], n_init=2, random_state=0)
+    rng = np.random.RandomState(0)
+    for k in (2, 3, 4):
+        labels = KMeans(k, n_init=2, random_state=_select_k._seed(rng)).fit_predict(Z)
+        assert scores[k] == pytest.approx(silhouette_score(Z, labels))
+
+
+def test_silhouette_subsample_is_seeded(monkeypatch):
+    monkeypatch.setattr(_select_k, "MAX_SILHOUETTE_SAMPLES", 40)
+    Z, _ = _blobs(3, n_samples=200)
+    first = select_n_clusters(Z, [2, 3, 4], n_init=1, random_state=1)
+    again = select_n_clusters(Z, [2, 3, 4], n_init=1, random_state=1)
+    assert first[0] == again[0] == 3
+    assert first[1] == again[1]
+
+
+@pytest.fixture
+def few_centroid_steps(monkeypatch):
+    """Shorter centroid training: these tests check plumbing, not convergence."""
+    monkeypatch.setattr(_select_k, "CENTROID_STEPS", 20)
+
+
+@pytest.mark.usefixtures("few_centroid_steps")
+@pytest.mark.parametrize("criterion", CRITERIA)
+def test_every_criterion_runs_and_is_deterministic(criterion):
+    Z, _ = _blobs(4, n_samples=160)
+    candidates = [2, 3, 4, 5, 6]
+    first = select_n_clusters(
+        Z, candidates, criterion=criterion, n_init=2, random_state=0
+    )
+    again = select_n_clusters(
+        Z, candidates, criterion=criterion, n_init=2, random_state=0
+    )
+    best_k, scores, centers = first
+    assert best_k in candidates
+    assert list(scores) == candidates
+    assert all(isinstance(v, float) and np.isfinite(v) for v in scores.values())
+    assert centers.shape == (best_k, Z.shape[1])
+    assert best_k == again[0]
+    assert scores == again[1]
+    np.testing.assert_array_equal(centers, again[2])
+
+
+@pytest.mark.parametrize(
+    "criterion",
+    ["silhouette", "calinski_harabasz", "davies_bouldin", "prediction_strength"],
+)
+def test_index_criteria_find_well_separated_blobs(criterion):
+    Z, _ = _blobs(4, n_samples=200)
+    best_k, _, _ = select_n_clusters(
+        Z, range(2, 8), criterion=criterion, n_init=2, random_state=0
+    )
+    assert best_k == 4
+
+
+@pytest.mark.usefixtures("few_centroid_steps")
+def test_kmeans_fits_do_not_depend_on_criterion():
+    Z, _ = _blobs(3, n_samples=120)
+    centers = [
+        select_n_clusters(Z, [3], criterion=c, n_init=2, random_state=0)[2]
+        for c in CRITERIA
+    ]
+    for other in centers[1:]:
+        np.testing.assert_array_equal(centers[0], other)
+
+
+def test_candidates_are_sorted_and_deduplicated():
+    Z, _ = _blobs(3, n_samples=120)
+    _, scores, _ = select_n_clusters(Z, [4, 2, 3, 2], n_init=1, random_state=0)
+    assert list(scores) == [2, 3, 4]
+
+
+def test_stability_is_corrected_for_small_k():
+    # Unclustered data: raw split-half agreement is high for small k anyway,
+    # the corrected score is not.
+    Z = np.random.RandomState(0).uniform(size=(300, 2))
+    fits = _select_k._fit_candidates(
+        Z, [2, 3, 4], n_init=2, rng=np.random.RandomState(0)
+    )
+    observed, baseline = _select_k._stability_parts(Z, fits, np.random.RandomState(0))
+    corrected = _select_k._stability(Z, fits, np.random.RandomState(0), 2)
+    assert max(observed.values()) > 0.5
+    assert max(abs(v) for v in corrected.values()) < 0.5
+    assert corrected == {k: observed[k] - baseline[k] for k in fits}
+
+
+def test_sharpest_drop_rule():
+    rule = _select_k._before_sharpest_drop
+    assert rule({2: 1.0, 3: 1.0, 4: 0.9, 5: 0.5, 6: 0.45}) == 4
+    assert rule({7: 0.3}) == 7
+
+
+@pytest.mark.parametrize(
+    "candidates, error, match",
+    [
+        ([], ValueError, "at least one"),
+        ([1, 2], ValueError, r"\[2, n_samples - 1\]"),
+        ([2, 50], ValueError, r"\[2, n_samples - 1\] = \[2, 49\], got 50"),
+        ([2, 3.0], TypeError, "integers"),
+        ([True, 3], TypeError, "integers"),
+        (5, TypeError, "sequence of integers"),
+    ],
+)
+def test_bad_candidates(candidates, error, match):
+    Z, _ = _blobs(3, n_samples=50)
+    with pytest.raises(error, match=match):
+        select_n_clusters(Z, candidates)
+
+
+def test_bad_criterion_and_n_init():
+    Z, _ = _blobs(3, n_samples=50)
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        select_n_clusters(Z, [2, 3], criterion="gap")
+    with pytest.raises(ValueError, match="n_init must be a positive integer"):
+        select_n_clusters(Z, [2, 3], n_init=0)
+    with pytest.raises(ValueError, match="2D array"):
+        select_n_clusters(Z[:, 0], [2, 3])
+
+
+def test_centroid_training_lowers_dec_loss():
+    Z, y = _blobs(3, n_samples=150)
+    z = torch.as_tensor(Z)
+    means = np.array([Z[y == c].mean(axis=0) for c in range(3)])
+    start = torch.as_tensor(means + 2.0, dtype=torch.float32)
+    trained = _select_k._train_centroids(z, start, learning_rate=0.1)
+    with torch.no_grad():
+        before = float(_select_k._kl_to_target(z, start))
+        after = float(_select_k._kl_to_target(z, trained))
+    assert after < 0.8 * before

@@ -10,7 +10,10 @@ pretrained autoencoder, as ``n_clusters="auto"`` does after pretraining:
 - ``imbalanced``: digits subsampled with ``r_min=0.3`` (DEC's imbalance
   experiment), embedded by the same autoencoders;
 - ``synthetic-3/6/12``: ``make_nonlinear_blobs(n_clusters=3/6/12)``, each
-  embedded by a 50-256-256-10 autoencoder pretrained end to end for 50 epochs.
+  embedded by a 50-256-256-10 autoencoder pretrained end to end for 50 epochs;
+- ``latent-3/6/12``: the same data sets' latent points themselves (5-D
+  well-separated gaussian blobs), i.e. an embedding that separates the
+  clusters perfectly: what every criterion should get right.
 
 Autoencoders are cached in ``--cache`` (a temporary folder by default); with
 ``--digits-ae-dir`` the digits autoencoders are read from files named
@@ -23,6 +26,7 @@ Run ``python -m benchmarks.choose_k --help``.
 
 import argparse
 import copy
+import hashlib
 import json
 import sys
 import tempfile
@@ -48,15 +52,25 @@ from skdec.datasets import (  # noqa: E402
 )
 
 CANDIDATES = range(2, 21)
-DATASETS = ("digits", "synthetic-3", "synthetic-6", "synthetic-12", "imbalanced")
-# Criterion name -> (select_n_clusters criterion, rule). "stability_raw" is
-# the uncorrected half of "stability", to measure the correction.
+DATASETS = (
+    "digits",
+    "imbalanced",
+    "synthetic-3",
+    "synthetic-6",
+    "synthetic-12",
+    "latent-3",
+    "latent-6",
+    "latent-12",
+)
+# The criteria of select_n_clusters, plus "stability_raw": the uncorrected
+# half of "stability" (largest split-half ARI), to measure the correction.
 VARIANTS = (
     "silhouette",
     "calinski_harabasz",
     "davies_bouldin",
     "stability",
     "stability_raw",
+    "prediction_strength",
     "generalisability",
 )
 DIGITS_AE = {"dims": (64, 500, 500, 2000, 10), "epochs": 100, "lr": 1e-3}
@@ -100,10 +114,18 @@ def _embed(autoencoder, X):
 
 def embedding(dataset, seed, *, cache, digits_ae_dir):
     """``(Z, true_k)`` of ``dataset`` for ``seed``."""
+    if dataset.startswith("latent-"):
+        k = int(dataset.split("-")[1])
+        _, _, Z = make_nonlinear_blobs(
+            n_clusters=k, random_state=seed, return_latent=True
+        )
+        return Z, k
     if dataset.startswith("synthetic-"):
         k = int(dataset.split("-")[1])
         X, y = make_nonlinear_blobs(n_clusters=k, random_state=seed)
-        path = cache / f"ae_synthetic_{k}_{seed}.pt"
+        # Keyed by the data too, so a change of the generator retrains.
+        digest = hashlib.sha256(X.tobytes()).hexdigest()[:12]
+        path = cache / f"ae_synthetic_{k}_{seed}_{digest}.pt"
         return _embed(_pretrained(X, SYNTHETIC_AE, seed, path), X), k
     X, y = load_digits_scaled()
     name = f"ae_end_to_end_100_0.001_{seed}_500-500-2000.pt"

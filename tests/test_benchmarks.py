@@ -273,7 +273,6 @@ def test_speed_writes_json_and_markdown(tmp_path):
     digits, big = results["breakdown"]
     assert (digits["n_samples"], digits["n_features"]) == (1797, 64)
     assert (big["n_samples"], big["n_features"]) == (300, 784)
-    # Layer-wise: two pairs and the fine-tuning; end to end: one stage.
     # Both pretrain end to end (the default), one epoch each.
     assert (digits["pretraining_epochs"], big["pretraining_epochs"]) == (1, 1)
     assert big["overrides"]["pretrain"] == "end_to_end"

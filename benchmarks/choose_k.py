@@ -40,6 +40,7 @@ if __package__ in (None, ""):  # run as ``python benchmarks/choose_k.py``
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
 
 from skdec import _select_k  # noqa: E402
@@ -113,34 +114,34 @@ def _embed(autoencoder, X):
 
 
 def embedding(dataset, seed, *, cache, digits_ae_dir):
-    """``(Z, true_k)`` of ``dataset`` for ``seed``."""
+    """``(Z, y)``: the embedding of ``dataset`` for ``seed`` and its labels."""
     if dataset.startswith("latent-"):
         k = int(dataset.split("-")[1])
-        _, _, Z = make_nonlinear_blobs(
+        _, y, Z = make_nonlinear_blobs(
             n_clusters=k, random_state=seed, return_latent=True
         )
-        return Z, k
+        return Z, y
     if dataset.startswith("synthetic-"):
         k = int(dataset.split("-")[1])
         X, y = make_nonlinear_blobs(n_clusters=k, random_state=seed)
         # Keyed by the data too, so a change of the generator retrains.
         digest = hashlib.sha256(X.tobytes()).hexdigest()[:12]
         path = cache / f"ae_synthetic_{k}_{seed}_{digest}.pt"
-        return _embed(_pretrained(X, SYNTHETIC_AE, seed, path), X), k
+        return _embed(_pretrained(X, SYNTHETIC_AE, seed, path), X), y
     X, y = load_digits_scaled()
     name = f"ae_end_to_end_100_0.001_{seed}_500-500-2000.pt"
     folder = digits_ae_dir if (digits_ae_dir / name).is_file() else cache
     autoencoder = _pretrained(X, DIGITS_AE, seed, folder / name)
     if dataset == "imbalanced":
         X, y = subsample_imbalanced(X, y, r_min=0.3, random_state=seed)
-    return _embed(autoencoder, X), len(np.unique(y))
+    return _embed(autoencoder, X), y
 
 
 # ---------------------------------------------------------------------------
 # Scoring
 
 
-def score_all(Z, seed):
+def score_all(Z, y, seed):
     """Every variant's scores and pick, as ``select_n_clusters`` computes them.
 
     The k-means fits are shared; each criterion then continues from the same
@@ -150,7 +151,14 @@ def score_all(Z, seed):
     rng = check_random_state(seed)
     start = time.perf_counter()
     fits = _select_k._fit_candidates(Z, CANDIDATES, n_init=20, rng=rng)
-    results = {"kmeans_seconds": time.perf_counter() - start}
+    true_k = len(np.unique(y))
+    results = {
+        "true_k": true_k,
+        "kmeans_seconds": time.perf_counter() - start,
+        # How well k-means with the true k recovers the classes on Z: the
+        # ceiling of every criterion here, since all of them score k-means.
+        "kmeans_ari_at_true_k": adjusted_rand_score(y, fits[true_k].labels_),
+    }
     for name in VARIANTS:
         start = time.perf_counter()
         if name == "stability_raw":
@@ -173,7 +181,7 @@ def score_all(Z, seed):
 
 
 def _table(runs, seeds):
-    header = ["data set (true k)"] + [f"{name}" for name in VARIANTS]
+    header = ["data set (true k)", "k-means ARI at true k", *VARIANTS]
     lines = [
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -181,7 +189,8 @@ def _table(runs, seeds):
     totals = dict.fromkeys(VARIANTS, 0)
     for dataset, by_seed in runs.items():
         true_k = by_seed[seeds[0]]["true_k"]
-        cells = [f"{dataset} ({true_k})"]
+        ari = np.mean([by_seed[s]["kmeans_ari_at_true_k"] for s in seeds])
+        cells = [f"{dataset} ({true_k})", f"{ari:.2f}"]
         for name in VARIANTS:
             picks = [by_seed[s][name]["k"] for s in seeds]
             hits = sum(k == true_k for k in picks)
@@ -189,8 +198,41 @@ def _table(runs, seeds):
             cells.append(f"{', '.join(map(str, picks))} ({hits}/{len(seeds)})")
         lines.append("| " + " | ".join(cells) + " |")
     n_runs = len(runs) * len(seeds)
-    cells = ["**hit rate**"] + [f"**{totals[n]}/{n_runs}**" for n in VARIANTS]
+    cells = ["**hit rate**", ""] + [f"**{totals[n]}/{n_runs}**" for n in VARIANTS]
     lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+GROUPS = {
+    "digits, imbalanced": ("digits", "imbalanced"),
+    "synthetic-3/6/12": ("synthetic-3", "synthetic-6", "synthetic-12"),
+    "latent-3/6/12": ("latent-3", "latent-6", "latent-12"),
+}
+
+
+def _summary_table(runs):
+    """Exact hits, picks within 1 of the true k and mean error, per group."""
+    groups = {**GROUPS, "all": tuple(runs)}
+    lines = ["| criterion | " + " | ".join(groups) + " |"]
+    lines.append("|---|" + "---|" * len(groups))
+    for name in VARIANTS:
+        cells = []
+        for datasets in groups.values():
+            errors = [
+                abs(result[name]["k"] - result["true_k"])
+                for dataset in datasets
+                if dataset in runs
+                for result in runs[dataset].values()
+            ]
+            if not errors:
+                cells.append("")
+                continue
+            errors = np.array(errors)
+            cells.append(
+                f"{(errors == 0).sum()} / {(errors <= 1).sum()} of {errors.size}, "
+                f"{errors.mean():.1f}"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -231,6 +273,8 @@ def report(runs, seeds):
         [
             "## Picked k per seed (hits of the true k)",
             _table(runs, seeds),
+            "## Exact / within 1 of the true k, mean absolute error",
+            _summary_table(runs),
             "## Seconds per criterion (mean over seeds, on top of the k-means fits)",
             _seconds_table(runs),
             "## Scores per candidate",
@@ -261,7 +305,9 @@ def _parse(argv):
         default=Path("/tmp/exp"),
         help="folder holding already pretrained digits autoencoders, if any",
     )
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/k"))
+    parser.add_argument(
+        "--output", type=Path, default=Path("benchmarks/results/choose-k")
+    )
     args = parser.parse_args(argv)
     args.datasets = args.datasets.split(",")
     unknown = set(args.datasets) - set(DATASETS)
@@ -278,11 +324,11 @@ def main(argv=None):
     for dataset in args.datasets:
         runs[dataset] = {}
         for seed in args.seeds:
-            Z, true_k = embedding(
+            Z, y = embedding(
                 dataset, seed, cache=args.cache, digits_ae_dir=args.digits_ae_dir
             )
-            result = score_all(Z, seed)
-            result["true_k"] = true_k
+            result = score_all(Z, y, seed)
+            true_k = result["true_k"]
             runs[dataset][seed] = result
             picks = {name: result[name]["k"] for name in VARIANTS}
             print(f"{dataset} seed {seed} (true k {true_k}): {picks}", flush=True)

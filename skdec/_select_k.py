@@ -25,7 +25,7 @@ from sklearn.utils import check_array, check_random_state
 from ._nn import kl_divergence, log_soft_assignment, target_distribution
 
 # Silhouette is quadratic in the number of rows; a seeded subsample of this
-# size keeps it to about a second while its value changes by < 0.01.
+# size bounds its cost (as silhouette_scorer does) on data sets like MNIST.
 MAX_SILHOUETTE_SAMPLES = 5000
 
 # Stability and prediction strength: random half splits per candidate and
@@ -358,8 +358,10 @@ default="silhouette"
           and ``L`` is ``KL(P || Q)`` on either part. The chosen ``k`` is the
           one followed by the largest drop of ``G`` to the next candidate.
 
-        ``benchmarks/choosing_k.md`` compares them; silhouette picked the
-        true number of clusters most often.
+        ``benchmarks/choosing_k.md`` compares them on pretrained embeddings:
+        the silhouette came closest to the true number of clusters most
+        often (within 1 in 20 of 24 runs, 9 on digits where 10 is true),
+        while generalisability showed no signal with the encoder frozen.
 
     n_init : int, default=20
         Number of k-means restarts per candidate.

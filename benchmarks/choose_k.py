@@ -130,7 +130,10 @@ def embedding(dataset, seed, *, cache, digits_ae_dir):
         return _embed(_pretrained(X, SYNTHETIC_AE, seed, path), X), y
     X, y = load_digits_scaled()
     name = f"ae_end_to_end_100_0.001_{seed}_500-500-2000.pt"
-    folder = digits_ae_dir if (digits_ae_dir / name).is_file() else cache
+    if digits_ae_dir is not None and (digits_ae_dir / name).is_file():
+        folder = digits_ae_dir
+    else:
+        folder = cache
     autoencoder = _pretrained(X, DIGITS_AE, seed, folder / name)
     if dataset == "imbalanced":
         X, y = subsample_imbalanced(X, y, r_min=0.3, random_state=seed)
@@ -302,7 +305,7 @@ def _parse(argv):
     parser.add_argument(
         "--digits-ae-dir",
         type=Path,
-        default=Path("/tmp/exp"),
+        default=None,
         help="folder holding already pretrained digits autoencoders, if any",
     )
     parser.add_argument(

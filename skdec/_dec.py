@@ -425,18 +425,10 @@ class DECClusterer(
             )
             scores = [scores[k] for k in candidates]
         else:
-            n_clusters, candidates, scores = (
-                self.n_clusters,
-                [self.n_clusters],
-                [np.nan],
-            )
-            centers = (
-                KMeans(
-                    n_clusters=n_clusters, n_init=self.n_init, random_state=_seed(rng)
-                )
-                .fit(embedding)
-                .cluster_centers_
-            )
+            n_clusters, scores = self.n_clusters, [np.nan]
+            candidates = [n_clusters]
+            kmeans = KMeans(n_clusters, n_init=self.n_init, random_state=_seed(rng))
+            centers = kmeans.fit(embedding).cluster_centers_
 
         module = DECModule(autoencoder, centers, self.alpha).to(device)
         n_iter, converged, clustering_history = train_clustering(
@@ -457,8 +449,7 @@ class DECClusterer(
             warnings.warn(
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} "
                 f"steps before fewer than tol={self.tol} of the labels changed "
-                "between refreshes; "
-                "increase max_iter or tol.",
+                "between refreshes; increase max_iter or tol.",
                 ConvergenceWarning,
             )
 

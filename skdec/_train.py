@@ -65,8 +65,8 @@ def map_batches_numpy(fn, X, *, device, out_dim, batch_size=INFERENCE_BATCH_SIZE
     Only one batch of input and output lives on the device at a time, so
     memory stays bounded whatever the number of rows. Batches shorter than
     ``_MIN_ROWS`` are zero-padded: BLAS switches to other kernels (with
-    another summation order) for a handful of rows, and padding keeps each
-    row's result independent of which rows share its batch.
+    another summation order) for a handful of rows; padding keeps a row's
+    result the same, to float32 rounding, whichever rows share its batch.
     """
     out = np.empty((len(X), out_dim), dtype=np.float32)
     for start in range(0, len(X), batch_size):

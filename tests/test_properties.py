@@ -77,6 +77,8 @@ def test_predict_proba_is_a_distribution(model_and_input):
 def test_predict_proba_of_a_row_does_not_depend_on_its_batch(model_and_input, data):
     est, X = model_and_input
     i = data.draw(st.integers(0, len(X) - 1))
-    np.testing.assert_array_equal(
-        est.predict_proba(X)[i], est.predict_proba(X[i : i + 1])[0]
+    # Equal to float32 precision: multi-threaded BLAS may round a row
+    # differently by its position in the batch (seen: 1 ulp with 2 threads).
+    np.testing.assert_allclose(
+        est.predict_proba(X)[i], est.predict_proba(X[i : i + 1])[0], rtol=1e-6
     )

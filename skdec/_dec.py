@@ -5,7 +5,6 @@ The torch modules live in :mod:`skdec._nn` and the loops in
 numpy results, so no torch type crosses the public API.
 """
 
-import copy
 import warnings
 from numbers import Integral, Real
 
@@ -22,8 +21,9 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
+from ._base import TorchClusterMixin, _module_device, _seed
 from ._device import resolve_device, to_training_tensor
 from ._nn import DECModule, StackedAutoencoder, target_distribution
 from ._select_k import select_n_clusters
@@ -84,14 +84,6 @@ def _check_n_clusters_range(n_clusters_range, n_samples):
     return list(range(int(low), int(high) + 1))
 
 
-def _seed(rng):
-    return int(rng.randint(np.iinfo(np.int32).max))
-
-
-def _module_device(module):
-    return next(module.parameters()).device
-
-
 def _check_finite_weights(module, stage):
     """Stop with advice when training left non-finite weights.
 
@@ -126,7 +118,11 @@ def _check_finite_output(values, X):
 
 
 class DECClusterer(
-    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    TorchClusterMixin,
+    BaseEstimator,
 ):
     """Deep Embedded Clustering (DEC).
 
@@ -384,15 +380,7 @@ class DECClusterer(
         self : object
             Fitted estimator.
         """
-        # An interrupted or failed fit leaves the estimator exactly as it was
-        # (validate_data already sets n_features_in_), never half-fitted.
-        previous_state = self.__dict__.copy()
-        try:
-            return self._fit(X)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
-            raise
+        return self._fit_or_restore(X)
 
     def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float32, np.float64])
@@ -482,52 +470,6 @@ class DECClusterer(
             return pretrain_layerwise(autoencoder, X, dropout=self.dropout, **common)
         return pretrain_end_to_end(autoencoder, X, **common)
 
-    # -- persistence --------------------------------------------------------
-
-    def save(self, path):
-        """Save the fitted estimator to one file that loading cannot execute.
-
-        The file is a NumPy ``.npz`` archive holding the weights and the
-        fitted arrays, plus the parameters and history as JSON; it contains
-        no pickle. It is written to a temporary file in the same folder and
-        then renamed, so an interrupted save never replaces a good model with
-        a broken one.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Destination file.
-
-        Returns
-        -------
-        self : object
-            The estimator, unchanged.
-        """
-        from ._persist import save_estimator
-
-        check_is_fitted(self)
-        save_estimator(self, path)
-        return self
-
-    @classmethod
-    def load(cls, path):
-        """Load an estimator written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            File written by :meth:`save`.
-
-        Returns
-        -------
-        estimator : DECClusterer
-            The fitted estimator, on the CPU; it predicts exactly what the
-            saved one predicted.
-        """
-        from ._persist import load_estimator
-
-        return load_estimator(path, cls)
-
     # -- inference ----------------------------------------------------------
 
     def _log_soft_assignment(self, X):
@@ -551,10 +493,6 @@ class DECClusterer(
             out_dim=self.cluster_centers_.shape[1],
         )
         return _check_finite_output(embedding, X)
-
-    def _validate_for_inference(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
 
     def predict(self, X):
         """Assign each sample to the cluster of highest soft assignment.
@@ -670,11 +608,3 @@ class DECClusterer(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-    def __getstate__(self):
-        # Pickle the module from the CPU so GPU-trained models load anywhere.
-        # A copy: on Python >= 3.11 the base class returns __dict__ itself.
-        state = dict(super().__getstate__())
-        if "module_" in state and _module_device(state["module_"]).type != "cpu":
-            state["module_"] = copy.deepcopy(state["module_"]).cpu()
-        return state

@@ -5,7 +5,6 @@ in :mod:`skdec._perturb`; this file validates the parameters, trains the
 network and keeps numpy results, so no torch type crosses the public API.
 """
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,10 +18,10 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 from torch.nn import functional as F
 
-from ._dec import _module_device, _seed
+from ._base import TorchClusterMixin, _module_device, _seed
 from ._device import resolve_device, to_training_tensor
 from ._iic_nn import (
     IICBackbone,
@@ -208,7 +207,11 @@ def _heads_mutual_information(module, X, *, perturb, n_repeats, seed, device):
 
 
 class IICClusterer(
-    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    TorchClusterMixin,
+    BaseEstimator,
 ):
     """Invariant Information Clustering (IIC).
 
@@ -472,15 +475,7 @@ class IICClusterer(
         self : object
             Fitted estimator.
         """
-        # An interrupted or failed fit leaves the estimator exactly as it was
-        # (validate_data already sets n_features_in_), never half-fitted.
-        previous_state = self.__dict__.copy()
-        try:
-            return self._fit(X)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
-            raise
+        return self._fit_or_restore(X)
 
     def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float32, np.float64])
@@ -566,51 +561,6 @@ class IICClusterer(
             noise_std=self.noise_std, feature_dropout=self.feature_dropout
         )
 
-    # -- persistence --------------------------------------------------------
-
-    def save(self, path):
-        """Save the fitted estimator to one file that loading cannot execute.
-
-        Same format as :meth:`skdec.DECClusterer.save`: a NumPy ``.npz``
-        archive with the weights, fitted arrays, parameters and history as
-        JSON, and no pickle. An estimator with a callable ``perturbation``
-        cannot be saved this way (code is not stored); pickle it instead.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Destination file.
-
-        Returns
-        -------
-        self : object
-            The estimator, unchanged.
-        """
-        from ._persist import save_estimator
-
-        check_is_fitted(self)
-        save_estimator(self, path)
-        return self
-
-    @classmethod
-    def load(cls, path):
-        """Load an estimator written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-            File written by :meth:`save`.
-
-        Returns
-        -------
-        estimator : IICClusterer
-            The fitted estimator, on the CPU; it predicts exactly what the
-            saved one predicted.
-        """
-        from ._persist import load_estimator
-
-        return load_estimator(path, cls)
-
     # -- inference ----------------------------------------------------------
 
     def _log_proba(self, X):
@@ -623,10 +573,6 @@ class IICClusterer(
             device=_module_device(module),
             out_dim=self._n_features_out,
         )
-
-    def _validate_for_inference(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
 
     def predict(self, X):
         """Assign each sample to the most probable cluster of the chosen head.
@@ -778,10 +724,3 @@ class IICClusterer(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-    def __getstate__(self):
-        # Pickle the module from the CPU so GPU-trained models load anywhere.
-        state = super().__getstate__()
-        if "module_" in state and _module_device(state["module_"]).type != "cpu":
-            state["module_"] = copy.deepcopy(state["module_"]).cpu()
-        return state

@@ -21,7 +21,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-import skdec._dec
+import skdec._base
 from skdec import DECClusterer
 from skdec._persist import FORMAT_VERSION
 
@@ -521,7 +521,7 @@ def test_pickling_moves_an_accelerator_module_to_the_cpu(fitted, monkeypatch):
     # pickles a CPU copy and leaves the estimator and its module alone.
     est = copy.deepcopy(fitted)
     module = est.module_
-    monkeypatch.setattr(skdec._dec, "_module_device", lambda _: torch.device("cuda"))
+    monkeypatch.setattr(skdec._base, "_module_device", lambda _: torch.device("cuda"))
     state = est.__getstate__()
     assert state["module_"] is not module
     assert all(p.device.type == "cpu" for p in state["module_"].parameters())

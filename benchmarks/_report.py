@@ -91,6 +91,7 @@ def markdown(results):
             f"{_cell(summary, 'ari')} | {_cell(summary, 'fit_seconds', 1)} | "
             f"{_memory_cell(summary)} |"
         )
+    lines += _heads_table(results["runs"])
     errors = [row for row in results["runs"] if "error" in row]
     if errors:
         lines += ["", "## Failed runs", ""]
@@ -99,6 +100,30 @@ def markdown(results):
             for row in errors
         ]
     return "\n".join(lines) + "\n"
+
+
+def _heads_table(runs):
+    """Per-run ACC of the chosen, best and worst head of multi-head methods."""
+    rows = [row for row in runs if row.get("head_acc")]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Heads (IIC)",
+        "",
+        "ACC of the head chosen without labels (lowest loss), of the best and "
+        "worst head of the same fit, and their spread.",
+        "",
+        "| dataset | method | seed | chosen | best | worst | spread |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        best, worst = max(row["head_acc"]), min(row["head_acc"])
+        lines.append(
+            f"| {row['dataset']} | {row['method']} | {row['seed']} | "
+            f"{row['acc']:.3f} | {best:.3f} | {worst:.3f} | {best - worst:.3f} |"
+        )
+    return lines
 
 
 def plot_accuracy(results, path):

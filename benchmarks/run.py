@@ -51,6 +51,7 @@ from benchmarks._report import (  # noqa: E402
 )
 from benchmarks._stages import time_stages, warm_up  # noqa: E402
 from skdec import DECClusterer, IDECClusterer, IICClusterer  # noqa: E402
+from skdec._train import map_batches_numpy  # noqa: E402
 from skdec.metrics import (  # noqa: E402
     adjusted_rand_score,
     cluster_accuracy,
@@ -121,6 +122,28 @@ def _dec_like(cls, **fixed):
     return make
 
 
+def _prefixed(cls, prefix):
+    """Factory taking only the overrides named ``prefix + parameter`` (and device).
+
+    IIC shares parameter names with DEC (``hidden_dims``, ``learning_rate``,
+    ``batch_size``) that mean other things, so its overrides are namespaced.
+    """
+
+    def make(n_clusters, seed, overrides):
+        names = cls._get_param_names()
+        kwargs = {
+            key.removeprefix(prefix): value
+            for key, value in overrides.items()
+            if key.startswith(prefix) and key.removeprefix(prefix) in names
+        }
+        if "device" in overrides:
+            kwargs["device"] = overrides["device"]
+        return cls(n_clusters, random_state=seed, **kwargs)
+
+    make.prefix = prefix
+    return make
+
+
 def _clustpy_dec(n_clusters, seed, overrides):
     from clustpy.deep import DEC
 
@@ -148,8 +171,9 @@ METHODS = {
     "ae_kmeans": _dec_like(DECClusterer, max_iter=0),
     "dec": _dec_like(DECClusterer),
     "idec": _dec_like(IDECClusterer),
-    # IIC's own defaults; square inputs (digits, MNIST) are treated as images.
-    "iic": lambda k, seed, overrides: IICClusterer(n_clusters=k, random_state=seed),
+    # IIC's own defaults, plus the --set values prefixed "iic_"; square inputs
+    # (digits, MNIST) are treated as images.
+    "iic": _prefixed(IICClusterer, "iic_"),
     "clustpy_dec": _clustpy_dec,
 }
 DEFAULT_METHODS = ("kmeans", "ae_kmeans", "dec")
@@ -205,7 +229,29 @@ def _run_one(task):
         "device": "cpu" if module is None else str(next(module.parameters()).device),
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
         "params": to_jsonable(estimator.get_params(deep=False)),
+        "head_acc": _head_accuracies(estimator, X, y),
     }
+
+
+def _head_accuracies(estimator, X, y):
+    """ACC of every main head of a multi-head (IIC) fit; None for other methods.
+
+    The heads differ only by their initialisation, so their spread shows how
+    much a fit depends on luck; the chosen head is picked without labels.
+    """
+    if not hasattr(estimator, "chosen_head_"):
+        return None
+    module = estimator.module_.eval()
+    accuracies = []
+    for head in range(estimator.n_heads):
+        log_proba = map_batches_numpy(
+            lambda x, head=head: module(x, head),
+            np.asarray(X, dtype=np.float32),
+            device=next(module.parameters()).device,
+            out_dim=estimator.n_clusters,
+        )
+        accuracies.append(cluster_accuracy(y, log_proba.argmax(axis=1)))
+    return accuracies
 
 
 def _task_key(task):
@@ -335,7 +381,10 @@ def _check_arguments(parser, args, overrides):
         estimator = check_overrides(
             parser, "--set", lambda o, m=method: METHODS[m](2, 0, o), overrides
         )
-        known |= set(estimator.get_params(deep=False))
+        prefix = getattr(METHODS[method], "prefix", "")
+        known |= {prefix + name for name in estimator.get_params(deep=False)}
+        if prefix:
+            known.add("device")
     unknown = [key for key in overrides if key not in known]
     if unknown:
         parser.error(

@@ -15,6 +15,7 @@ import skdec._dec
 from benchmarks import run, speed
 from benchmarks.__main__ import main as benchmarks_main
 from benchmarks._options import parse_assignment
+from skdec import IICClusterer
 from skdec._nn import StackedAutoencoder
 
 TINY = [
@@ -312,3 +313,36 @@ def test_mnist_from_local_file(tmp_path):
         "dtype": "float32",
     }
     assert results["runs"][0]["dataset"] == "mnist"
+
+
+def test_iic_takes_only_its_namespaced_overrides():
+    overrides = {"iic_max_epochs": 3, "learning_rate": 0.5, "device": "cpu"}
+    iic = run.METHODS["iic"](4, 1, overrides)
+    assert (iic.n_clusters, iic.random_state) == (4, 1)
+    assert (iic.max_epochs, iic.device) == (3, "cpu")
+    assert iic.learning_rate == IICClusterer().learning_rate
+    dec = run.METHODS["dec"](4, 1, overrides)
+    assert dec.learning_rate == 0.5
+
+
+def test_iic_heads_are_reported(tmp_path):
+    status = run.main(
+        [
+            *("--datasets", "digits"),
+            *("--methods", "iic"),
+            *("--seeds", "0"),
+            *("--max-samples", "100"),
+            "--no-subprocess",
+            *("--output", str(tmp_path)),
+            *("--set", "iic_max_epochs=1"),
+            *("--set", "iic_n_heads=2"),
+            *("--set", "iic_conv_channels=(4,)"),
+            *("--set", "iic_hidden_dims=(8,)"),
+        ]
+    )
+    assert status == 0
+    (row,) = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert len(row["head_acc"]) == 2
+    # The chosen head is one of them: the same labels, the same accuracy.
+    assert any(acc == pytest.approx(row["acc"]) for acc in row["head_acc"])
+    assert "## Heads (IIC)" in (tmp_path / "results.md").read_text()

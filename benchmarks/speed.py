@@ -5,7 +5,8 @@ Three measurements, written to ``speed.json`` and ``speed.md``:
 1. ``epoch``: one end-to-end pretraining epoch of the default network
    (784-500-500-2000-10 and mirror) on 5000 random samples with
    ``skdec._train.pretrain_end_to_end``, against a minimal hand-written loop
-   over the same layers (Adam, batch 256), timed side by side. The ratio
+   over the same layers (same optimiser, batch 256; skdec's loop also clips
+   the gradient norm when the optimiser is SGD), timed side by side. The ratio
    must stay at most 1.3.
 2. ``refresh``: seconds per refresh of the target distribution P on the
    whole data set (70000 x 784: MNIST if given, else generated), as the
@@ -44,6 +45,7 @@ from benchmarks._options import (  # noqa: E402
 from benchmarks._report import write_json  # noqa: E402
 from benchmarks._stages import STAGES, synchronize, time_stages, warm_up  # noqa: E402
 from skdec import DECClusterer  # noqa: E402
+from skdec._dec import _AUTO_PRETRAIN_LEARNING_RATE  # noqa: E402
 from skdec._device import resolve_device, to_training_tensor  # noqa: E402
 from skdec._nn import DECModule, StackedAutoencoder  # noqa: E402
 from skdec._train import pretrain_end_to_end, refresh_target  # noqa: E402
@@ -107,9 +109,12 @@ def as_sequential(autoencoder):
     return nn.Sequential(*layers)
 
 
-def _hand_written_epoch(model, X, *, batch_size, learning_rate, generator):
+def _hand_written_epoch(model, X, *, batch_size, learning_rate, optimizer, generator):
     """The reference: the shortest sensible torch loop for one epoch."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    if optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     order = torch.randperm(len(X), generator=generator, device=X.device)
     for idx in order.split(batch_size):
         x = X[idx]
@@ -126,8 +131,14 @@ def measure_epoch(params, *, n_samples, repeats, device):
     X = torch.rand((n_samples, dims[0]), generator=init).to(device)
     autoencoder = StackedAutoencoder(dims, generator=init).to(device)
     reference = as_sequential(autoencoder)
+    optimizer = params["pretrain_optimizer"]
+    learning_rate = params["pretrain_learning_rate"]
+    if learning_rate == "auto":
+        learning_rate = _AUTO_PRETRAIN_LEARNING_RATE[optimizer]
     common = dict(
-        batch_size=params["batch_size"], learning_rate=params["pretrain_learning_rate"]
+        batch_size=params["batch_size"],
+        learning_rate=learning_rate,
+        optimizer=optimizer,
     )
     # Each loop shuffles with its own generator, on the device as skdec's does.
     skdec_generator = torch.Generator(device=device).manual_seed(1)
@@ -299,7 +310,8 @@ def markdown(results):
             "",
             f"Network {'-'.join(map(str, epoch['network']))} and mirror, "
             f"{epoch['n_samples']} random samples, batch {epoch['batch_size']}, "
-            f"Adam lr {epoch['learning_rate']}, device {epoch['device']}; median "
+            f"{epoch['optimizer']} lr {epoch['learning_rate']}, "
+            f"device {epoch['device']}; median "
             f"of {epoch['repeats']} epochs each, alternating, after one warm-up "
             "epoch each.",
             "",

@@ -33,7 +33,8 @@ class IDECClusterer(DECClusterer):
 
     n_clusters_range, hidden_dims, latent_dim, alpha, pretrain, \
 pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, learning_rate, \
-pretrain_learning_rate, n_init, device, random_state, verbose
+pretrain_optimizer, pretrain_learning_rate, embedding_scale, n_init, device, \
+random_state, verbose
         As in :class:`DECClusterer`, with the same defaults.
 
     Attributes
@@ -103,14 +104,16 @@ pretrain_learning_rate, n_init, device, random_state, verbose
         latent_dim=10,
         alpha=1.0,
         pretrain="end_to_end",
-        pretrain_epochs=100,
+        pretrain_epochs=200,
         dropout=0.2,
         max_iter=2000,
         update_interval=30,
         tol=1e-3,
         batch_size=256,
         learning_rate=0.01,
-        pretrain_learning_rate=1e-3,
+        pretrain_optimizer="sgd",
+        pretrain_learning_rate="auto",
+        embedding_scale=5.0,
         n_init=20,
         device="auto",
         random_state=None,
@@ -130,7 +133,9 @@ pretrain_learning_rate, n_init, device, random_state, verbose
             tol=tol,
             batch_size=batch_size,
             learning_rate=learning_rate,
+            pretrain_optimizer=pretrain_optimizer,
             pretrain_learning_rate=pretrain_learning_rate,
+            embedding_scale=embedding_scale,
             n_init=n_init,
             device=device,
             random_state=random_state,

@@ -134,6 +134,7 @@ def _train_iic(
     generator,
     device,
     progress,
+    cosine=False,
 ):
     """Maximise the mutual information of every head, alternating head kinds.
 
@@ -144,6 +145,12 @@ def _train_iic(
     """
     optimizer = torch.optim.Adam(module.parameters(), lr=learning_rate)
     kinds = ("overcluster", "main") if len(module.overcluster_heads) else ("main",)
+    n_steps = epochs * len(kinds) * -(-len(X) // batch_size)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(n_steps, 1))
+        if cosine
+        else None
+    )
     history = []
     module.train()
     bar = _progress(range(epochs), enabled=progress, desc="IIC")
@@ -161,6 +168,8 @@ def _train_iic(
                 optimizer.zero_grad(set_to_none=True)
                 losses.mean().backward()
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 totals += losses.detach() * len(idx)
             head_losses = (totals / len(X)).tolist()
             mean_loss = float(np.mean(head_losses))
@@ -477,6 +486,8 @@ class IICClusterer(
         """
         return self._fit_or_restore(X)
 
+    _COSINE = False
+
     def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float32, np.float64])
         n_samples, n_features = X.shape
@@ -519,6 +530,7 @@ class IICClusterer(
             generator=generator,
             device=device,
             progress=bool(self.verbose),
+            cosine=self._COSINE,
         )
         # Label-free choice of the reported head: lowest loss on the data.
         head_losses = -_heads_mutual_information(

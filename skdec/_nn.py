@@ -120,6 +120,19 @@ class StackedAutoencoder(nn.Module):
     def forward(self, x):
         return self.decode(self.encode(x))
 
+    @torch.no_grad()
+    def rescale_embedding(self, factor):
+        """Multiply the embedding by ``factor`` without changing ``forward``.
+
+        The embedding layer's weights and bias are scaled by ``factor`` and
+        the first decoder layer's weights by ``1 / factor``, so the
+        reconstruction is the same (to rounding) while distances in the
+        embedding are ``factor`` times larger.
+        """
+        self.encoder_layers[-1].weight.mul_(factor)
+        self.encoder_layers[-1].bias.mul_(factor)
+        self.decoder_layers[-1].weight.div_(factor)
+
 
 class DECModule(nn.Module):
     """Autoencoder plus trainable centroids in its embedding space.

@@ -8,7 +8,12 @@ from .conftest import TINY
 
 
 @parametrize_with_checks(
-    [DECClusterer(**TINY, random_state=0), IDECClusterer(**TINY, random_state=0)]
+    [
+        DECClusterer(**TINY, random_state=0),
+        # The default pretraining optimiser too (TINY's narrow net uses Adam).
+        DECClusterer(**{**TINY, "pretrain_optimizer": "sgd"}, random_state=0),
+        IDECClusterer(**TINY, random_state=0),
+    ]
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -251,3 +251,31 @@ def test_n_clusters_range_is_validated(blobs, bad, error):
     X, _ = blobs
     with pytest.raises(error, match="n_clusters_range"):
         _fit(X, n_clusters="auto", n_clusters_range=bad)
+
+
+@pytest.mark.parametrize("scale", [0.5, 5.0])
+def test_embedding_is_rescaled_to_embedding_scale(blobs, scale):
+    X, _ = blobs
+    dec = _fit(X, max_iter=0, embedding_scale=scale)
+    Z = dec.transform(X)
+    spread = np.sqrt(((Z - Z.mean(axis=0)) ** 2).sum(axis=1).mean())
+    assert spread == pytest.approx(scale, rel=1e-4)
+
+
+def test_embedding_scale_none_keeps_the_learned_scale(blobs):
+    X, _ = blobs
+    kept = _fit(X, max_iter=0, embedding_scale=None)
+    rescaled = _fit(X, max_iter=0, embedding_scale=5.0)
+    Z_kept, Z_rescaled = kept.transform(X), rescaled.transform(X)
+    # Same autoencoder up to one factor: the same embedding, stretched.
+    factor = np.linalg.norm(Z_rescaled) / np.linalg.norm(Z_kept)
+    assert factor != pytest.approx(1.0, abs=0.05)
+    np.testing.assert_allclose(Z_rescaled, factor * Z_kept, rtol=1e-4, atol=1e-4)
+
+
+def test_sgd_pretraining_learns_to_reconstruct(blobs):
+    X, _ = blobs
+    dec = _fit(X, pretrain_optimizer="sgd", hidden_dims=(64,), pretrain_epochs=30)
+    losses = [r["loss"] for r in dec.history_ if r["stage"] == "pretrain_end_to_end"]
+    assert len(losses) == 30
+    assert losses[-1] < 0.5 * losses[0]

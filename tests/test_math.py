@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from skdec._nn import kl_divergence, log_soft_assignment, target_distribution
+from skdec._nn import (
+    StackedAutoencoder,
+    kl_divergence,
+    log_soft_assignment,
+    target_distribution,
+)
 
 
 def _numpy_q(z, mu, alpha):
@@ -80,3 +85,16 @@ def test_kl_divergence_matches_numpy():
     expected = (p * np.log(p / q)).sum() / len(p)
     got = kl_divergence(torch.tensor(p), torch.tensor(np.log(q))).item()
     assert got == pytest.approx(expected, rel=1e-10)
+
+
+def test_rescale_embedding_keeps_the_reconstruction():
+    autoencoder = StackedAutoencoder(
+        (6, 8, 3), generator=torch.Generator().manual_seed(0)
+    )
+    x = torch.rand(20, 6, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before_z, before_x = autoencoder.encode(x), autoencoder(x)
+        autoencoder.rescale_embedding(4.0)
+        after_z, after_x = autoencoder.encode(x), autoencoder(x)
+    torch.testing.assert_close(after_z, 4.0 * before_z)
+    torch.testing.assert_close(after_x, before_x)

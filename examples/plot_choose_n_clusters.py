@@ -37,7 +37,13 @@ X, y = load_digits_scaled()
 
 # A tiny network and a short clustering stage keep the documentation build
 # fast: the search fits the pipeline once per candidate and fold.
-network = dict(hidden_dims=(128,), latent_dim=10, pretrain_epochs=20, random_state=0)
+network = dict(
+    hidden_dims=(128,),
+    latent_dim=10,
+    pretrain_optimizer="adam",
+    pretrain_epochs=20,
+    random_state=0,
+)
 dec = DECClusterer(max_iter=300, tol=0.01, n_init=5, **network)
 pipe = make_pipeline(MinMaxScaler(), dec)
 candidates = [6, 8, 10, 12, 14]

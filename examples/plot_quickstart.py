@@ -37,6 +37,7 @@ dec = DECClusterer(
     n_clusters=10,
     hidden_dims=(256, 64),
     latent_dim=10,
+    pretrain_optimizer="adam",  # few steps on a small network: Adam
     pretrain_epochs=20,
     max_iter=1000,
     tol=0.01,

@@ -279,3 +279,32 @@ def test_sgd_pretraining_learns_to_reconstruct(blobs):
     losses = [r["loss"] for r in dec.history_ if r["stage"] == "pretrain_end_to_end"]
     assert len(losses) == 30
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_auto_sgd_rate_adapts_to_the_data_scale():
+    # Standardised data scaled by 2 (mean square 4): DEC-keras' SGD rate 1.0
+    # barely reduces the squared error, the "auto" rate (0.25 / 4) trains.
+    X, y = make_blobs(
+        n_samples=300, centers=3, n_features=6, cluster_std=2.0, random_state=0
+    )
+    X = 2 * (X - X.mean(axis=0)) / X.std(axis=0)
+    params = dict(
+        n_clusters=3,
+        hidden_dims=(128, 128),
+        latent_dim=2,
+        pretrain_optimizer="sgd",
+        pretrain_epochs=50,
+        max_iter=0,
+        random_state=0,
+    )
+    fits = {
+        rate: DECClusterer(**params, pretrain_learning_rate=rate).fit(X)
+        for rate in ("auto", 1.0)
+    }
+    losses = {
+        rate: [r["loss"] for r in fit.history_ if r["stage"] == "pretrain_end_to_end"]
+        for rate, fit in fits.items()
+    }
+    assert losses["auto"][-1] < 0.25 * losses["auto"][0]
+    assert losses[1.0][-1] > 0.5 * losses[1.0][0]
+    assert adjusted_rand_score(y, fits["auto"].labels_) > 0.9

@@ -134,7 +134,6 @@ def _train_iic(
     generator,
     device,
     progress,
-    cosine=False,
 ):
     """Maximise the mutual information of every head, alternating head kinds.
 
@@ -145,12 +144,12 @@ def _train_iic(
     """
     optimizer = torch.optim.Adam(module.parameters(), lr=learning_rate)
     kinds = ("overcluster", "main") if len(module.overcluster_heads) else ("main",)
+    # The learning rate decays to 0 along a cosine over all steps: the heads
+    # settle instead of wandering at the end (digits, 2 threads, 3 seeds:
+    # chosen-head ACC 0.902 against 0.883 at a constant rate, worst head
+    # 0.79-0.81 against 0.68-0.81).
     n_steps = epochs * len(kinds) * -(-len(X) // batch_size)
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(n_steps, 1))
-        if cosine
-        else None
-    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(n_steps, 1))
     history = []
     module.train()
     bar = _progress(range(epochs), enabled=progress, desc="IIC")
@@ -168,8 +167,7 @@ def _train_iic(
                 optimizer.zero_grad(set_to_none=True)
                 losses.mean().backward()
                 optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
+                scheduler.step()
                 totals += losses.detach() * len(idx)
             head_losses = (totals / len(X)).tolist()
             mean_loss = float(np.mean(head_losses))
@@ -288,8 +286,10 @@ class IICClusterer(
         steps per epoch.
 
     learning_rate : float, default=3e-3
-        Learning rate of Adam. The paper uses 1e-4 over thousands of epochs
-        of large data sets; on small data far fewer steps are available.
+        Initial learning rate of Adam; it decays to 0 along a cosine over the
+        training steps, which made the heads agree more at the end. The
+        paper uses 1e-4 over thousands of epochs of large data sets; on
+        small data far fewer steps are available.
 
     n_repeats : int, default=3
         Perturbed copies of each sample per batch (the paper's repeats): more
@@ -486,8 +486,6 @@ class IICClusterer(
         """
         return self._fit_or_restore(X)
 
-    _COSINE = False
-
     def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float32, np.float64])
         n_samples, n_features = X.shape
@@ -530,7 +528,6 @@ class IICClusterer(
             generator=generator,
             device=device,
             progress=bool(self.verbose),
-            cosine=self._COSINE,
         )
         # Label-free choice of the reported head: lowest loss on the data.
         head_losses = -_heads_mutual_information(

@@ -183,10 +183,10 @@ class DECClusterer(
         stack end to end without dropout, as in the paper. None skips
         pretraining and clusters the embedding of the randomly initialised
         encoder. The default is measured: on digits, autoencoder + k-means
-        reached ACC 0.79-0.80 over three seeds after 100 end-to-end epochs,
-        but 0.64-0.71 after layer-wise pretraining with 100 epochs per stage,
-        whose lower reconstruction error came with a worse embedding (see
-        ``benchmarks/README.md``).
+        reached ACC 0.79-0.80 over three seeds after 100 end-to-end epochs of
+        Adam, but 0.64-0.71 after layer-wise pretraining with 100 epochs per
+        stage, whose lower reconstruction error came with a worse embedding
+        (see ``benchmarks/README.md``).
 
     pretrain_epochs : int, default=200
         Epochs of each pretraining stage (each layer-wise pair and the

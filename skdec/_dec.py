@@ -221,7 +221,7 @@ class DECClusterer(
 
     pretrain_optimizer : {"sgd", "adam"}, default="sgd"
         Optimiser of pretraining: SGD with momentum 0.9 (the paper's and
-        DEC-keras' choice; its gradient norm is clipped at 10 so unscaled
+        DEC-keras' choice; its gradient norm is clipped at 1 so unscaled
         data cannot make it diverge) or Adam. On digits, SGD gave the better
         embedding for clustering (see ``benchmarks/README.md``).
 

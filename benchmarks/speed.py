@@ -45,10 +45,13 @@ from benchmarks._options import (  # noqa: E402
 from benchmarks._report import write_json  # noqa: E402
 from benchmarks._stages import STAGES, synchronize, time_stages, warm_up  # noqa: E402
 from skdec import DECClusterer  # noqa: E402
-from skdec._dec import _AUTO_PRETRAIN_LEARNING_RATE  # noqa: E402
 from skdec._device import resolve_device, to_training_tensor  # noqa: E402
 from skdec._nn import DECModule, StackedAutoencoder  # noqa: E402
-from skdec._train import pretrain_end_to_end, refresh_target  # noqa: E402
+from skdec._train import (  # noqa: E402
+    auto_pretrain_learning_rate,
+    pretrain_end_to_end,
+    refresh_target,
+)
 
 MAX_EPOCH_RATIO = 1.3
 MNIST_SHAPE = (70000, 784)
@@ -134,7 +137,7 @@ def measure_epoch(params, *, n_samples, repeats, device):
     optimizer = params["pretrain_optimizer"]
     learning_rate = params["pretrain_learning_rate"]
     if learning_rate == "auto":
-        learning_rate = _AUTO_PRETRAIN_LEARNING_RATE[optimizer]
+        learning_rate = auto_pretrain_learning_rate(optimizer, X)
     common = dict(
         batch_size=params["batch_size"],
         learning_rate=learning_rate,

@@ -28,20 +28,13 @@ from ._device import resolve_device, to_training_tensor
 from ._nn import DECModule, StackedAutoencoder, target_distribution
 from ._select_k import select_n_clusters
 from ._train import (
+    auto_pretrain_learning_rate,
     map_batches,
     map_batches_numpy,
     pretrain_end_to_end,
     pretrain_layerwise,
     train_clustering,
 )
-
-# Pretraining learning rate when "auto": DEC-keras' SGD rate, Adam's usual one.
-_AUTO_PRETRAIN_LEARNING_RATE = {"sgd": 1.0, "adam": 1e-3}
-# SGD's "auto" rate is lowered so that rate x mean(X²) stays at most this:
-# the squared error's gradient grows with the data's power. Images in [0, 1]
-# (digits: mean(X²) = 0.23) keep the rate 1.0; standardised data (mean(X²)
-# = 1) gets 0.25, where 1.0 collapsed the embedding of the synthetic set.
-_MAX_SGD_RATE_TIMES_POWER = 0.25
 
 # ---------------------------------------------------------------------------
 # Helpers
@@ -452,6 +445,8 @@ class DECClusterer(
             spread = _embedding_spread(embedding)
             if spread > 0:
                 autoencoder.rescale_embedding(self.embedding_scale / spread)
+                # Re-embed rather than multiply: the same computation as
+                # transform, so k-means sees exactly what inference produces.
                 embedding = map_batches(autoencoder.encode, X_train, device=device)
         embedding = embedding.cpu().numpy()
         if self.n_clusters == "auto":
@@ -507,13 +502,7 @@ class DECClusterer(
             return []
         learning_rate = self.pretrain_learning_rate
         if learning_rate == "auto":
-            learning_rate = _AUTO_PRETRAIN_LEARNING_RATE[self.pretrain_optimizer]
-            if self.pretrain_optimizer == "sgd":
-                power = float(X.pow(2).mean())
-                if power > 0:
-                    learning_rate = min(
-                        learning_rate, _MAX_SGD_RATE_TIMES_POWER / power
-                    )
+            learning_rate = auto_pretrain_learning_rate(self.pretrain_optimizer, X)
         common = dict(
             epochs=self.pretrain_epochs,
             batch_size=self.batch_size,

@@ -308,3 +308,14 @@ def test_auto_sgd_rate_adapts_to_the_data_scale():
     assert losses["auto"][-1] < 0.25 * losses["auto"][0]
     assert losses[1.0][-1] > 0.5 * losses[1.0][0]
     assert adjusted_rand_score(y, fits["auto"].labels_) > 0.9
+
+
+def test_auto_pretrain_learning_rate_rule():
+    from skdec._train import auto_pretrain_learning_rate
+
+    images = torch.full((10, 4), 0.5)  # mean(X²) = 0.25: DEC-keras' rate
+    standardised = torch.full((10, 4), 2.0)  # mean(X²) = 4
+    assert auto_pretrain_learning_rate("sgd", images) == 1.0
+    assert auto_pretrain_learning_rate("sgd", standardised) == pytest.approx(1 / 16)
+    assert auto_pretrain_learning_rate("sgd", torch.zeros(3, 2)) == 1.0
+    assert auto_pretrain_learning_rate("adam", standardised) == 1e-3

@@ -4,22 +4,20 @@ Every criterion of :func:`skdec._select_k.select_n_clusters` (plus raw,
 uncorrected stability) scores the candidates k = 2..20 on the embedding of a
 pretrained autoencoder, as ``n_clusters="auto"`` does after pretraining:
 
-- ``digits``: scikit-learn's digits (X / 16, k = 10), embedded by the
-  64-500-500-2000-10 autoencoder pretrained end to end (100 epochs, Adam
-  1e-3, batch 256), one per seed;
+- ``digits``: scikit-learn's digits (X / 16, k = 10);
 - ``imbalanced``: digits subsampled with ``r_min=0.3`` (DEC's imbalance
-  experiment), embedded by the same autoencoders;
-- ``synthetic-3/6/12``: ``make_nonlinear_blobs(n_clusters=3/6/12)``, each
-  embedded by a 50-256-256-10 autoencoder pretrained end to end for 50 epochs;
+  experiment);
+- ``synthetic-3/6/12``: ``make_nonlinear_blobs(n_clusters=3/6/12)``;
 - ``latent-3/6/12``: the same data sets' latent points themselves (5-D
   well-separated gaussian blobs), i.e. an embedding that separates the
   clusters perfectly: what every criterion should get right.
 
-Autoencoders are cached in ``--cache`` (a temporary folder by default); with
-``--digits-ae-dir`` the digits autoencoders are read from files named
-``ae_end_to_end_100_0.001_{seed}_500-500-2000.pt`` there instead of being
-trained. Writes ``choose_k.json`` (every score) and ``choose_k.md`` (the
-tables of ``benchmarks/choosing_k.md``) to ``--output``.
+Every data set but the latent ones is embedded by ``DECClusterer``'s default
+pretraining on that data set (one autoencoder per seed, rescaled embedding),
+exactly what ``n_clusters="auto"`` scores. Embeddings are cached in
+``--cache`` (a temporary folder by default), keyed by the data, the seed and
+the estimator's parameters. Writes ``choose_k.json`` (every score) and
+``choose_k.md`` (the tables of ``benchmarks/choosing_k.md``) to ``--output``.
 
 Run ``python -m benchmarks.choose_k --help``.
 """
@@ -38,14 +36,11 @@ if __package__ in (None, ""):  # run as ``python benchmarks/choose_k.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
 
-from skdec import _select_k  # noqa: E402
-from skdec._nn import StackedAutoencoder  # noqa: E402
-from skdec._train import map_batches, pretrain_end_to_end  # noqa: E402
+from skdec import DECClusterer, _select_k  # noqa: E402
 from skdec.datasets import (  # noqa: E402
     load_digits_scaled,
     make_nonlinear_blobs,
@@ -74,47 +69,31 @@ VARIANTS = (
     "prediction_strength",
     "generalisability",
 )
-DIGITS_AE = {"dims": (64, 500, 500, 2000, 10), "epochs": 100, "lr": 1e-3}
-SYNTHETIC_AE = {"dims": (50, 256, 256, 10), "epochs": 50, "lr": 1e-3}
-BATCH_SIZE = 256
-CPU = torch.device("cpu")
 
 
 # ---------------------------------------------------------------------------
 # Embeddings
 
 
-def _pretrained(X, spec, seed, path):
-    """The autoencoder cached at ``path``, pretrained on ``X`` if missing."""
+def _pretrained_embedding(X, seed, cache):
+    """The embedding ``n_clusters="auto"`` would score: ``DECClusterer``'s
+    default pretraining (and embedding rescaling) on ``X``, cached by a hash of
+    ``X``, the seed and the estimator's parameters."""
+    estimator = DECClusterer(n_clusters=2, max_iter=0, random_state=seed)
+    params = json.dumps(estimator.get_params(), sort_keys=True, default=str)
+    digest = hashlib.sha256(X.tobytes() + params.encode()).hexdigest()[:16]
+    path = cache / f"embedding_{seed}_{digest}.npy"
     if path.is_file():
-        checkpoint = torch.load(path, weights_only=True)
-        autoencoder = StackedAutoencoder(checkpoint["dims"])
-        autoencoder.load_state_dict(checkpoint["state"])
-        return autoencoder
-    autoencoder = StackedAutoencoder(
-        spec["dims"], generator=torch.Generator().manual_seed(seed)
-    )
-    pretrain_end_to_end(
-        autoencoder,
-        torch.as_tensor(X),
-        epochs=spec["epochs"],
-        batch_size=BATCH_SIZE,
-        learning_rate=spec["lr"],
-        optimizer="adam",  # the setting the committed tables were measured with
-        generator=torch.Generator().manual_seed(seed + 1000),
-        device=CPU,
-    )
+        return np.load(path)
+    Z = estimator.fit(X).transform(X)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state": autoencoder.state_dict(), "dims": autoencoder.dims}, path)
-    return autoencoder
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, Z)
+    tmp.replace(path)
+    return Z
 
 
-def _embed(autoencoder, X):
-    with torch.no_grad():
-        return map_batches(autoencoder.encode, torch.as_tensor(X), device=CPU).numpy()
-
-
-def embedding(dataset, seed, *, cache, digits_ae_dir):
+def embedding(dataset, seed, *, cache):
     """``(Z, y)``: the embedding of ``dataset`` for ``seed`` and its labels."""
     if dataset.startswith("latent-"):
         k = int(dataset.split("-")[1])
@@ -125,20 +104,11 @@ def embedding(dataset, seed, *, cache, digits_ae_dir):
     if dataset.startswith("synthetic-"):
         k = int(dataset.split("-")[1])
         X, y = make_nonlinear_blobs(n_clusters=k, random_state=seed)
-        # Keyed by the data too, so a change of the generator retrains.
-        digest = hashlib.sha256(X.tobytes()).hexdigest()[:12]
-        path = cache / f"ae_synthetic_{k}_{seed}_{digest}.pt"
-        return _embed(_pretrained(X, SYNTHETIC_AE, seed, path), X), y
-    X, y = load_digits_scaled()
-    name = f"ae_end_to_end_100_0.001_{seed}_500-500-2000.pt"
-    if digits_ae_dir is not None and (digits_ae_dir / name).is_file():
-        folder = digits_ae_dir
     else:
-        folder = cache
-    autoencoder = _pretrained(X, DIGITS_AE, seed, folder / name)
-    if dataset == "imbalanced":
-        X, y = subsample_imbalanced(X, y, r_min=0.3, random_state=seed)
-    return _embed(autoencoder, X), y
+        X, y = load_digits_scaled()
+        if dataset == "imbalanced":
+            X, y = subsample_imbalanced(X, y, r_min=0.3, random_state=seed)
+    return _pretrained_embedding(np.ascontiguousarray(X), seed, cache), y
 
 
 # ---------------------------------------------------------------------------
@@ -301,13 +271,7 @@ def _parse(argv):
         "--cache",
         type=Path,
         default=Path(tempfile.gettempdir()) / "skdec-choose-k",
-        help="folder of cached autoencoders",
-    )
-    parser.add_argument(
-        "--digits-ae-dir",
-        type=Path,
-        default=None,
-        help="folder holding already pretrained digits autoencoders, if any",
+        help="folder of cached embeddings",
     )
     parser.add_argument(
         "--output", type=Path, default=Path("benchmarks/results/choose-k")
@@ -328,9 +292,7 @@ def main(argv=None):
     for dataset in args.datasets:
         runs[dataset] = {}
         for seed in args.seeds:
-            Z, y = embedding(
-                dataset, seed, cache=args.cache, digits_ae_dir=args.digits_ae_dir
-            )
+            Z, y = embedding(dataset, seed, cache=args.cache)
             result = score_all(Z, y, seed)
             true_k = result["true_k"]
             runs[dataset][seed] = result

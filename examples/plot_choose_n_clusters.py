@@ -10,9 +10,10 @@ clusters the held-out fold with ``predict`` and scores it against the labels
 with the scorers of :mod:`skdec.metrics`, which ignore how clusters are
 numbered.
 
-Without labels, a heuristic is needed. The second part pretrains the
-autoencoder once and compares the silhouette of k-means clusterings of its
-embedding.
+Without labels, a heuristic is needed. The second part uses
+``n_clusters="auto"``: the autoencoder is pretrained once, k-means clusters
+its embedding for every candidate, and a label-free criterion (the
+Davies-Bouldin index by default) picks the number of clusters.
 """
 
 # %%
@@ -22,9 +23,7 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import silhouette_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -71,23 +70,26 @@ ax.legend()
 plt.show()
 
 # %%
-# A label-free heuristic
-# ----------------------
-# ``max_iter=0`` stops after pretraining and the k-means initialisation, so
-# ``transform`` gives the embedding DEC would cluster. k-means for several
-# values of ``n_clusters`` on that single embedding is cheap, and the
-# silhouette (higher is better) suggests a value. It is only a heuristic:
-# it favours compact, well-separated groups, which need not be the classes.
-ae = DECClusterer(n_clusters=10, max_iter=0, **network).fit(X)
-Z = ae.transform(X)
-ks = range(4, 17)
-silhouettes = [
-    silhouette_score(Z, KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(Z))
-    for k in ks
-]
-print(f"best n_clusters by silhouette: {ks[int(np.argmax(silhouettes))]}")
+# Without labels: ``n_clusters="auto"``
+# -------------------------------------
+# The estimator pretrains once, runs k-means for every candidate in
+# ``n_clusters_range`` on the embedding and keeps the candidate with the
+# best ``n_clusters_criterion`` (Davies-Bouldin: lower is better). It then
+# runs DEC from that k-means solution. The criterion's value for every
+# candidate is kept, to plot. It is only a heuristic: it favours compact,
+# well-separated groups, which need not be the classes.
+auto = DECClusterer(
+    n_clusters="auto", n_clusters_range=(4, 16), max_iter=0, **network
+).fit(X)
+print(f"n_clusters chosen without labels: {auto.n_clusters_}")
 fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(ks, silhouettes, marker="o")
-ax.axvline(10, color="grey", linestyle=":")
-ax.set(xlabel="n_clusters", ylabel="silhouette", title="Without labels (embedding)")
+ax.plot(auto.n_clusters_candidates_, auto.n_clusters_scores_, marker="o")
+ax.axvline(auto.n_clusters_, color="C1", label=f"chosen: {auto.n_clusters_}")
+ax.axvline(10, color="grey", linestyle=":", label="10 digits")
+ax.set(
+    xlabel="n_clusters",
+    ylabel="Davies-Bouldin index",
+    title="Without labels (pretrained embedding)",
+)
+ax.legend()
 plt.show()

@@ -31,10 +31,10 @@ class IDECClusterer(DECClusterer):
         reconstruction loss (the IDEC paper's 0.1). ``gamma=0`` trains the
         autoencoder alone and keeps the k-means centroids.
 
-    n_clusters_range, hidden_dims, latent_dim, alpha, pretrain, \
-pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, learning_rate, \
-pretrain_optimizer, pretrain_learning_rate, embedding_scale, n_init, device, \
-random_state, verbose
+    n_clusters_range, n_clusters_criterion, hidden_dims, latent_dim, alpha, \
+pretrain, pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, \
+learning_rate, pretrain_optimizer, pretrain_learning_rate, embedding_scale, \
+n_init, device, random_state, verbose
         As in :class:`DECClusterer`, with the same defaults.
 
     Attributes

@@ -314,7 +314,7 @@ CRITERIA = tuple(_CRITERIA)
 
 
 def select_n_clusters(
-    Z, candidates, *, criterion="silhouette", n_init=20, random_state=None
+    Z, candidates, *, criterion="davies_bouldin", n_init=20, random_state=None
 ):
     """Choose the number of clusters of an embedding without labels.
 
@@ -333,7 +333,7 @@ def select_n_clusters(
 
     criterion : {"silhouette", "calinski_harabasz", "davies_bouldin", \
 "stability", "prediction_strength", "generalisability"}, \
-default="silhouette"
+default="davies_bouldin"
         How candidates are scored, and the rule that picks one:
 
         - "silhouette": mean silhouette of the k-means labels, on a seeded
@@ -358,10 +358,11 @@ default="silhouette"
           and ``L`` is ``KL(P || Q)`` on either part. The chosen ``k`` is the
           one followed by the largest drop of ``G`` to the next candidate.
 
-        ``benchmarks/choosing_k.md`` compares them on pretrained embeddings:
-        the silhouette came closest to the true number of clusters most
-        often (within 1 in 20 of 24 runs, 9 on digits where 10 is true),
-        while generalisability showed no signal with the encoder frozen.
+        ``benchmarks/choosing_k.md`` compares them on embeddings of the
+        estimators' default pretraining: the Davies-Bouldin index came within
+        1 of the true number of clusters most often (18 of 24 runs, 9 or 10
+        on digits where 10 is true), while generalisability showed no signal
+        with the encoder frozen.
 
     n_init : int, default=20
         Number of k-means restarts per candidate.

@@ -13,8 +13,9 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
-from skdec import DECClusterer
+from skdec import DECClusterer, _dec
 from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer
 
 from .conftest import TINY
@@ -224,9 +225,30 @@ def test_n_clusters_auto_finds_the_true_number():
     )
     assert dec.n_clusters_ == 4
     np.testing.assert_array_equal(dec.n_clusters_candidates_, [2, 3, 4, 5, 6, 7])
-    assert dec.n_clusters_scores_.argmax() == 2
+    # The default criterion, Davies-Bouldin, is smallest at the chosen k.
+    assert dec.n_clusters_scores_.argmin() == 2
     assert dec.cluster_centers_.shape[0] == 4
     assert adjusted_rand_score(y, dec.labels_) > 0.95
+
+
+def test_n_clusters_criterion_is_the_one_used(blobs, monkeypatch):
+    X, _ = blobs
+    seen = []
+    real = _dec.select_n_clusters
+
+    def spy(Z, candidates, **kwargs):
+        seen.append(kwargs["criterion"])
+        return real(Z, candidates, **kwargs)
+
+    monkeypatch.setattr(_dec, "select_n_clusters", spy)
+    dec = _fit(
+        X, n_clusters="auto", n_clusters_range=(2, 4), n_clusters_criterion="silhouette"
+    )
+    assert seen == ["silhouette"]
+    # The silhouette is largest at the chosen k.
+    assert dec.n_clusters_scores_.argmax() == dec.n_clusters_ - 2
+    with pytest.raises(InvalidParameterError, match="n_clusters_criterion"):
+        _fit(X, n_clusters="auto", n_clusters_criterion="gap")
 
 
 def test_fixed_n_clusters_records_itself_as_the_only_candidate(blobs):

@@ -33,7 +33,8 @@ def test_default_criterion_finds_true_k(n_clusters):
     assert best_k == n_clusters
     assert list(scores) == CANDIDATES
     assert all(np.isfinite(v) for v in scores.values())
-    assert max(scores, key=scores.get) == n_clusters
+    # The default (Davies-Bouldin) is smallest for the best partition.
+    assert min(scores, key=scores.get) == n_clusters
     # The centres returned are those of the blobs.
     blob_means = np.array([Z[y == c].mean(axis=0) for c in range(n_clusters)])
     gaps = np.linalg.norm(centers[:, None] - blob_means[None], axis=2).min(axis=1)
@@ -43,7 +44,9 @@ def test_default_criterion_finds_true_k(n_clusters):
 
 def test_silhouette_scores_are_sklearn_values():
     Z, _ = _blobs(3, n_samples=120)
-    _, scores, _ = select_n_clusters(Z, [2, 3, 4], n_init=2, random_state=0)
+    _, scores, _ = select_n_clusters(
+        Z, [2, 3, 4], criterion="silhouette", n_init=2, random_state=0
+    )
     rng = np.random.RandomState(0)
     for k in (2, 3, 4):
         labels = KMeans(k, n_init=2, random_state=_select_k._seed(rng)).fit_predict(Z)
@@ -53,8 +56,9 @@ def test_silhouette_scores_are_sklearn_values():
 def test_silhouette_subsample_is_seeded(monkeypatch):
     monkeypatch.setattr(_select_k, "MAX_SILHOUETTE_SAMPLES", 40)
     Z, _ = _blobs(3, n_samples=200)
-    first = select_n_clusters(Z, [2, 3, 4], n_init=1, random_state=1)
-    again = select_n_clusters(Z, [2, 3, 4], n_init=1, random_state=1)
+    kwargs = dict(criterion="silhouette", n_init=1, random_state=1)
+    first = select_n_clusters(Z, [2, 3, 4], **kwargs)
+    again = select_n_clusters(Z, [2, 3, 4], **kwargs)
     assert first[0] == again[0] == 3
     assert first[1] == again[1]
 

@@ -51,3 +51,14 @@ def test_gamma_is_validated_and_cloned(blobs):
         IDECClusterer(gamma=-1.0).fit(X)
     assert IDECClusterer(gamma=0.5).get_params()["gamma"] == 0.5
     assert "gamma" not in DECClusterer().get_params()
+
+
+def test_idec_takes_every_dec_parameter():
+    # Same parameters plus gamma; only the clustering rate's default differs.
+    dec, idec = DECClusterer().get_params(), IDECClusterer().get_params()
+    assert set(idec) == set(dec) | {"gamma"}
+    differing = {k for k in dec if dec[k] != idec[k]}
+    assert differing == {"learning_rate"}
+    assert idec["learning_rate"] == 0.1
+    picked = IDECClusterer(n_clusters_criterion="silhouette").get_params()
+    assert picked["n_clusters_criterion"] == "silhouette"

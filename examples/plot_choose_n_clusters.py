@@ -74,10 +74,11 @@ plt.show()
 # -------------------------------------
 # The estimator pretrains once, runs k-means for every candidate in
 # ``n_clusters_range`` on the embedding and keeps the candidate with the
-# best ``n_clusters_criterion`` (Davies-Bouldin: lower is better). It then
-# runs DEC from that k-means solution. The criterion's value for every
-# candidate is kept, to plot. It is only a heuristic: it favours compact,
-# well-separated groups, which need not be the classes.
+# best ``n_clusters_criterion`` (Davies-Bouldin: lower is better), from
+# whose k-means solution DEC starts (``max_iter=0`` stops there, to keep the
+# build fast). The criterion's value for every candidate is kept, to plot.
+# It is only a heuristic: it favours compact, well-separated groups, which
+# need not be the classes.
 auto = DECClusterer(
     n_clusters="auto", n_clusters_range=(4, 16), max_iter=0, **network
 ).fit(X)

@@ -78,6 +78,18 @@ def _synthetic(args):
     return {"synthetic": make_nonlinear_blobs(random_state=DATA_SEED)}
 
 
+def _synthetic_784(args):
+    # MNIST's width and number of classes at another size: checks that the
+    # defaults are not tuned to 64 pixels and 2000 rows.
+    from skdec.datasets import make_nonlinear_blobs
+
+    return {
+        "synthetic784": make_nonlinear_blobs(
+            n_samples=5000, n_clusters=10, n_features=784, random_state=DATA_SEED
+        )
+    }
+
+
 def _imbalanced(args):
     # The DEC paper's imbalance experiment: class c kept with a probability
     # falling linearly from 1 to r_min.
@@ -101,6 +113,7 @@ def _mnist(args):
 DATASETS = {
     "digits": _digits,
     "synthetic": _synthetic,
+    "synthetic784": _synthetic_784,
     "imbalanced": _imbalanced,
     "mnist": _mnist,
 }

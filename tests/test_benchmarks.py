@@ -94,14 +94,14 @@ def test_dec_family_methods_take_the_overrides_they_have():
 
 
 def test_suite_writes_json_markdown_and_chart(tmp_path):
-    datasets = ["digits", "synthetic", *run.IMBALANCE_R_MIN]
+    datasets = ["digits", "synthetic", "synthetic784", *run.IMBALANCE_R_MIN]
     datasets = [
         d if isinstance(d, str) else f"digits_imbalanced_r{d}" for d in datasets
     ]
     methods = ["kmeans", "ae_kmeans", "dec"]
     status = run.main(
         [
-            *("--datasets", "digits,synthetic,imbalanced"),
+            *("--datasets", "digits,synthetic,synthetic784,imbalanced"),
             *("--methods", ",".join(methods)),
             *("--seeds", "0"),
             *("--max-samples", "120"),

@@ -189,8 +189,10 @@ class DECClusterer(
         encoder. The default is measured: on digits, autoencoder + k-means
         reached ACC 0.79-0.80 over three seeds after 100 end-to-end epochs of
         Adam, but 0.64-0.71 after layer-wise pretraining with 100 epochs per
-        stage, whose lower reconstruction error came with a worse embedding
-        (see ``benchmarks/README.md``).
+        stage, whose lower reconstruction error came with a worse embedding;
+        with SGD, DEC's mean ACC over six seeds was 0.828 layer-wise against
+        0.840 end to end, for about twice the time (see
+        ``benchmarks/README.md``).
 
     pretrain_epochs : int, default=200
         Epochs of each pretraining stage (each layer-wise pair and the
@@ -234,7 +236,10 @@ class DECClusterer(
         DEC-keras' 1.0 lowered to ``0.25 / mean(X ** 2)`` when that is
         smaller: 1.0 for images scaled to [0, 1], 0.25 for standardised
         data (the squared error's gradient grows with the data's power, and
-        the rate 1.0 collapsed the embedding of standardised data).
+        the rate 1.0 collapsed the embedding of standardised data). On
+        digits, 0.5 made DEC's results far steadier across seeds (ACC
+        standard deviation 0.007 against 0.034 over twelve seeds) at the
+        same mean ACC (0.835 against 0.838).
 
     embedding_scale : float or None, default=5.0
         After pretraining, the embedding is rescaled so that its points lie

@@ -6,6 +6,9 @@ to obtain the data sets used to evaluate Deep Embedded Clustering:
 - :func:`load_mnist` reads MNIST from files already on disk (the four IDX
   files of the original distribution, or a Keras-style ``.npz`` archive).
   Nothing is ever downloaded.
+- :func:`load_fashion_mnist` reads Fashion-MNIST, in the same formats, by
+  default from the folder where the Debian package ``dataset-fashion-mnist``
+  installs it.
 - :func:`read_idx` parses a single IDX file, optionally gzip-compressed.
 - :func:`make_nonlinear_blobs` generates Gaussian clusters that are trivially
   separable in a low-dimensional latent space but are seen through a fixed
@@ -30,6 +33,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 __all__ = [
     "load_digits_scaled",
+    "load_fashion_mnist",
     "load_mnist",
     "make_nonlinear_blobs",
     "read_idx",
@@ -55,6 +59,10 @@ _MNIST_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _SUBSETS = ("train", "test", "all")
+# Where the Debian package ``dataset-fashion-mnist`` installs the four
+# gzipped IDX files, under the same names as MNIST's.
+_FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
+_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 # ---------------------------------------------------------------------------
@@ -169,8 +177,11 @@ def _read_idx_expecting(path, magic):
     return array
 
 
-def _find_idx_file(directory, name):
-    """Path of the IDX file ``name`` in ``directory``, under its usual variants."""
+def _find_idx_file(directory, name, *, dataset="MNIST", hint=""):
+    """Path of the IDX file ``name`` in ``directory``, under its usual variants.
+
+    ``hint`` ends the error message when no variant is found.
+    """
     stems = [name, name.replace("-idx", ".idx")]
     candidates = [stem + suffix for stem in stems for suffix in ("", ".gz")]
     for candidate in candidates:
@@ -178,15 +189,16 @@ def _find_idx_file(directory, name):
         if path.is_file():
             return path
     raise FileNotFoundError(
-        f"MNIST file '{name}' not found in '{directory}' (looked for "
-        f"{', '.join(repr(c) for c in candidates)})."
+        f"{dataset} file '{name}' not found in '{directory}' (looked for "
+        f"{', '.join(repr(c) for c in candidates)}).{hint}"
     )
 
 
-def _load_idx_split(directory, split):
+def _load_idx_split(directory, split, **find_kwargs):
+    """``(images, labels)`` of one split; ``find_kwargs`` go to _find_idx_file."""
     images_name, labels_name = _MNIST_FILES[split]
-    images_path = _find_idx_file(directory, images_name)
-    labels_path = _find_idx_file(directory, labels_name)
+    images_path = _find_idx_file(directory, images_name, **find_kwargs)
+    labels_path = _find_idx_file(directory, labels_name, **find_kwargs)
     images = _read_idx_expecting(images_path, _IDX_IMAGES_MAGIC)
     labels = _read_idx_expecting(labels_path, _IDX_LABELS_MAGIC)
     if images.shape[1:] != _MNIST_SHAPE:
@@ -254,7 +266,7 @@ def _load_npz(path, subset):
 
 
 # ---------------------------------------------------------------------------
-# MNIST
+# MNIST and Fashion-MNIST
 
 
 def _scale_images(X, source):
@@ -290,6 +302,40 @@ def _labels_int64(y, source):
         f"'{source}': labels must be integers, got dtype {y.dtype} with "
         "non-integer values."
     )
+
+
+def _load_mnist_like(path, *, subset, scale, dataset, hint=""):
+    """Guts of load_mnist and load_fashion_mnist; ``hint`` ends a not-found error."""
+    if subset not in _SUBSETS:
+        raise ValueError(f"subset must be one of {_SUBSETS}, got {subset!r}.")
+    if not isinstance(scale, bool | np.bool_):
+        raise ValueError(f"scale must be a bool, got {scale!r}.")
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{dataset} path '{path}' does not exist; give a directory holding "
+            f"the four IDX files or a .npz archive (nothing is downloaded).{hint}"
+        )
+    if path.is_dir():
+        splits = ("train", "test") if subset == "all" else (subset,)
+        pairs = [
+            _load_idx_split(path, split, dataset=dataset, hint=hint) for split in splits
+        ]
+    else:
+        with path.open("rb") as f:
+            head = f.read(4)
+        if path.suffix.lower() != ".npz" and head != _ZIP_MAGIC:
+            raise ValueError(
+                f"'{path}' is neither a directory holding the {dataset} IDX "
+                "files nor a .npz archive."
+            )
+        pairs = _load_npz(path, subset)
+
+    X = np.concatenate([images.reshape(images.shape[0], -1) for images, _ in pairs])
+    y = np.concatenate([labels for _, labels in pairs])
+    if scale:
+        X = _scale_images(X, path)
+    return X, _labels_int64(y, path)
 
 
 def load_mnist(path, *, subset="all", scale=True):
@@ -367,34 +413,111 @@ def load_mnist(path, *, subset="all", scale=True):
     >>> X_test.dtype, y_test.dtype
     (dtype('uint8'), dtype('int64'))
     """
-    if subset not in _SUBSETS:
-        raise ValueError(f"subset must be one of {_SUBSETS}, got {subset!r}.")
-    if not isinstance(scale, bool | np.bool_):
-        raise ValueError(f"scale must be a bool, got {scale!r}.")
-    path = Path(os.fspath(path))
-    if not path.exists():
-        raise FileNotFoundError(
-            f"MNIST path '{path}' does not exist; give a directory holding the "
-            "four IDX files or a .npz archive (nothing is downloaded)."
-        )
-    if path.is_dir():
-        splits = ("train", "test") if subset == "all" else (subset,)
-        pairs = [_load_idx_split(path, split) for split in splits]
-    else:
-        with path.open("rb") as f:
-            head = f.read(4)
-        if path.suffix.lower() != ".npz" and head != _ZIP_MAGIC:
-            raise ValueError(
-                f"'{path}' is neither a directory holding the MNIST IDX files "
-                "nor a .npz archive."
-            )
-        pairs = _load_npz(path, subset)
+    return _load_mnist_like(path, subset=subset, scale=scale, dataset="MNIST")
 
-    X = np.concatenate([images.reshape(images.shape[0], -1) for images, _ in pairs])
-    y = np.concatenate([labels for _, labels in pairs])
-    if scale:
-        X = _scale_images(X, path)
-    return X, _labels_int64(y, path)
+
+def load_fashion_mnist(path=None, *, subset="all", scale=True):
+    """Load Fashion-MNIST from local files.
+
+    Fashion-MNIST (Xiao et al., 2017) has MNIST's layout: 70,000 grey 28x28
+    images (60,000 for training, then 10,000 for testing) in 10 classes, here
+    of clothing. It is read like :func:`load_mnist`, from the same four IDX
+    file names, and nothing is downloaded. By default it is read from
+    ``/usr/share/datasets/fashion-mnist``, where the Debian package
+    ``dataset-fashion-mnist`` installs the four gzipped IDX files
+    (``apt-get install dataset-fashion-mnist``).
+
+    Parameters
+    ----------
+    path : str or path-like, default=None
+        A directory holding ``train-images-idx3-ubyte``,
+        ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
+        ``t10k-labels-idx1-ubyte`` (each possibly ``.gz``), or a ``.npz``
+        archive, with the same variants as in :func:`load_mnist`. None reads
+        ``/usr/share/datasets/fashion-mnist``.
+
+    subset : {"train", "test", "all"}, default="all"
+        Which split to return: ``"train"`` (60,000 images), ``"test"``
+        (10,000) or ``"all"`` (the training images followed by the test
+        images, 70,000). Only the files of the requested split are needed.
+
+    scale : bool, default=True
+        If True, return the pixels as float32 in ``[0, 1]`` (divided by 255).
+        If False, return them as stored (``uint8`` for IDX files), only
+        reshaped.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 784)
+        The images, one flattened 28x28 image per row; float32 when
+        ``scale=True``.
+
+    y : ndarray of shape (n_samples,)
+        The class labels, as int64 in ``[0, 10)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist or a needed IDX file is missing; the
+        message names the Debian package ``dataset-fashion-mnist``.
+    ValueError
+        If ``subset`` is invalid, or a file is corrupted, truncated, has the
+        wrong magic number or arrays, or images and labels do not match.
+
+    See Also
+    --------
+    load_mnist : The same loader for MNIST, which has no default path.
+
+    Notes
+    -----
+    The labels are 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat,
+    5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag and 9 Ankle boot; each class has
+    6,000 training and 1,000 test images.
+
+    References
+    ----------
+    .. [1] H. Xiao, K. Rasul and R. Vollgraf, "Fashion-MNIST: a Novel Image
+       Dataset for Benchmarking Machine Learning Algorithms", arXiv:1708.07747,
+       2017.
+
+    Examples
+    --------
+    With the package installed, the 10,000 test images:
+
+    >>> from skdec.datasets import load_fashion_mnist
+    >>> X, y = load_fashion_mnist(subset="test")  # doctest: +SKIP
+    >>> X.shape, X.dtype, y.shape  # doctest: +SKIP
+    ((10000, 784), dtype('float32'), (10000,))
+
+    A tiny stand-in for the test split, written to a temporary directory:
+
+    >>> import os, struct, tempfile
+    >>> import numpy as np
+    >>> images = np.zeros((2, 28, 28), dtype=np.uint8)
+    >>> images[1] = 255
+    >>> labels = np.array([9, 0], dtype=np.uint8)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with open(os.path.join(tmp, "t10k-images-idx3-ubyte"), "wb") as f:
+    ...         header = struct.pack(">IIII", 0x00000803, 2, 28, 28)
+    ...         _ = f.write(header + images.tobytes())
+    ...     with open(os.path.join(tmp, "t10k-labels-idx1-ubyte"), "wb") as f:
+    ...         _ = f.write(struct.pack(">II", 0x00000801, 2) + labels.tobytes())
+    ...     X, y = load_fashion_mnist(tmp, subset="test")
+    >>> X.shape, X.dtype, X.max(axis=1).tolist(), y.tolist()
+    ((2, 784), dtype('float32'), [0.0, 1.0], [9, 0])
+    """
+    hint = (
+        f" Fashion-MNIST is installed in '{_FASHION_MNIST_DIR}' by the Debian "
+        f"package {_FASHION_MNIST_PACKAGE} (apt-get install "
+        f"{_FASHION_MNIST_PACKAGE}); or pass the folder of its IDX files as path."
+    )
+    return _load_mnist_like(
+        _FASHION_MNIST_DIR if path is None else path,
+        subset=subset,
+        scale=scale,
+        dataset="Fashion-MNIST",
+        hint=hint,
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -10,8 +10,10 @@ from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
+import skdec.datasets
 from skdec.datasets import (
     load_digits_scaled,
+    load_fashion_mnist,
     load_mnist,
     make_nonlinear_blobs,
     read_idx,
@@ -331,6 +333,84 @@ def test_load_mnist_corrupted_npz(tmp_path):
     path.write_bytes(b"PK\x03\x04 this is not a zip archive")
     with pytest.raises(ValueError, match=r"broken\.npz"):
         load_mnist(path)
+
+
+# ---------------------------------------------------------------------------
+# load_fashion_mnist (same IDX files; default folder of dataset-fashion-mnist)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize(
+    "subset, splits",
+    [("train", ["train"]), ("test", ["test"]), ("all", ["train", "test"])],
+)
+def test_load_fashion_mnist_idx(tmp_path, mnist_arrays, gz, subset, splits):
+    # The Debian package installs the four files gzipped, under MNIST's names.
+    write_mnist_dir(tmp_path, mnist_arrays, gz=gz)
+    X_exp, y_exp = expected(mnist_arrays, splits)
+
+    X, y = load_fashion_mnist(tmp_path, subset=subset, scale=False)
+    assert X.dtype == np.uint8 and y.dtype == np.int64
+    np.testing.assert_array_equal(X, X_exp)
+    np.testing.assert_array_equal(y, y_exp)
+
+    X, y = load_fashion_mnist(str(tmp_path), subset=subset)
+    assert X.dtype == np.float32 and X.shape == (len(y_exp), 784)
+    assert X.min() >= 0 and X.max() <= 1
+    np.testing.assert_array_equal(X, X_exp.astype(np.float32) / np.float32(255))
+    np.testing.assert_array_equal(y, y_exp)
+
+
+def test_load_fashion_mnist_default_subset_is_all(tmp_path, mnist_arrays):
+    write_mnist_dir(tmp_path, mnist_arrays, gz=True)
+    X, y = load_fashion_mnist(tmp_path)
+    assert X.shape == (8, 784)
+    np.testing.assert_array_equal(y, [5, 0, 4, 1, 9, 7, 2, 1])
+
+
+def test_load_fashion_mnist_default_path(tmp_path, mnist_arrays, monkeypatch):
+    write_mnist_dir(tmp_path, {"test": mnist_arrays["test"]}, gz=True)
+    monkeypatch.setattr(skdec.datasets, "_FASHION_MNIST_DIR", tmp_path)
+    X, y = load_fashion_mnist(subset="test")
+    assert X.shape == (3, 784)
+    np.testing.assert_array_equal(y, [7, 2, 1])
+
+
+def test_load_fashion_mnist_missing_folder_names_the_package(tmp_path, monkeypatch):
+    missing = tmp_path / "no-such-dir"
+    with pytest.raises(FileNotFoundError) as exc:
+        load_fashion_mnist(missing)
+    assert "dataset-fashion-mnist" in str(exc.value)
+    assert str(missing) in str(exc.value)
+
+    # The default folder, when the package is not installed.
+    monkeypatch.setattr(skdec.datasets, "_FASHION_MNIST_DIR", missing)
+    with pytest.raises(FileNotFoundError, match="dataset-fashion-mnist") as exc:
+        load_fashion_mnist(subset="test")
+    assert str(missing) in str(exc.value)
+
+
+def test_load_fashion_mnist_missing_file_names_the_package(tmp_path, mnist_arrays):
+    write_mnist_dir(tmp_path, {"test": mnist_arrays["test"]})
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"Fashion-MNIST file 'train-images-idx3-ubyte'.*dataset-fashion-mnist",
+    ) as exc:
+        load_fashion_mnist(tmp_path, subset="all")
+    assert str(tmp_path) in str(exc.value)
+
+
+@pytest.mark.parametrize("subset", ["validation", None])
+def test_load_fashion_mnist_bad_subset(tmp_path, mnist_arrays, subset):
+    write_mnist_dir(tmp_path, mnist_arrays)
+    with pytest.raises(ValueError, match="subset"):
+        load_fashion_mnist(tmp_path, subset=subset)
+
+
+def test_load_mnist_errors_do_not_mention_the_fashion_package(tmp_path):
+    with pytest.raises(FileNotFoundError) as exc:
+        load_mnist(tmp_path / "no-such-dir")
+    assert "fashion" not in str(exc.value).lower()
 
 
 # ---------------------------------------------------------------------------

@@ -7,8 +7,8 @@ A model file is one NumPy ``.npz`` archive (a zip of ``.npy`` arrays) holding
 - ``"feature_names_in_"``: the feature names, as a fixed-width unicode array;
 - ``"__metadata__"``: UTF-8 JSON (as a ``uint8`` array) with the format name
   and version, the class name, the parameters, the module configuration, the
-  JSON-able fitted values named in ``_saved_values`` and the expected names
-  and shapes of the arrays.
+  JSON-able fitted values named in ``_saved_values``, the expected names
+  and shapes of the arrays and the ``set_output`` configuration.
 
 Loading reads it with ``np.load(allow_pickle=False)``, so no object is ever
 unpickled and nothing in the file can run code; every name, shape and dtype
@@ -38,6 +38,10 @@ _MODULE_PREFIX = "module/"
 _ATTR_PREFIX = "attr/"
 _FEATURE_NAMES_KEY = "feature_names_in_"
 
+# First bytes of a zip archive (an .npz file) and of a single .npy array.
+_ZIP_MAGIC = b"PK\x03\x04"
+_NPY_MAGIC = b"\x93NUMPY"
+
 # Errors that numpy and zipfile raise on files that are not valid archives.
 _READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 
@@ -65,8 +69,7 @@ def _jsonable_param(name, value):
     if callable(value):
         raise ValueError(
             f"Cannot save parameter {name}={value!r}: a callable cannot be stored "
-            "in a file that loading never executes. Use a named option, or pickle "
-            "the estimator instead."
+            "in a file that loading never executes. Use a named option instead."
         )
     raise ValueError(
         f"Cannot save parameter {name}={value!r} of type {type(value).__name__}: "
@@ -118,6 +121,17 @@ def _file_mode():
     return 0o644
 
 
+def _output_config(est):
+    """The ``set_output`` configuration, e.g. ``{"transform": "pandas"}``.
+
+    scikit-learn keeps it in ``_sklearn_output_config`` and offers no public
+    getter; a model saved after ``set_output(transform="pandas")`` must load
+    returning DataFrames again.
+    """
+    config = getattr(est, "_sklearn_output_config", {})
+    return {key: value for key, value in config.items() if isinstance(value, str)}
+
+
 def _arrays_to_save(est):
     """Every array of the file, metadata included, keyed by archive name."""
     from . import __version__
@@ -158,6 +172,7 @@ def _arrays_to_save(est):
         "values": {name: getattr(est, name) for name in est._saved_values},
         "array_names": list(est._saved_arrays),
         "module_keys": module_keys,
+        "output_config": _output_config(est),
     }
     try:
         text = json.dumps(metadata, default=_json_default)
@@ -236,28 +251,48 @@ def _fsync_folder(folder):
 # Loading
 
 
-def _read_archive(path):
-    """All arrays of the file at ``path``, read without unpickling anything."""
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except _READ_ERRORS as exc:
-        raise ValueError(
-            f"{path!r} is not an skdec model file, or it is corrupted ({exc})."
-        ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
+def read_error_reason(exc):
+    """Why numpy could not read a file, in words that never advise unpickling.
+
+    numpy answers a file holding Python objects with advice to pass
+    ``allow_pickle=True`` or to call ``pickle.load``: either runs code stored
+    in the file, so that advice must not reach the user.
+    """
+    text = str(exc)
+    if "pickle" in text.lower() or "python objects" in text.lower():
+        return "it holds Python objects, not plain arrays"
+    return text or type(exc).__name__
+
+
+def _check_zip_magic(path):
+    """Refuse a file that is not a zip archive before numpy guesses its format.
+
+    Given anything else, ``np.load`` tries the ``.npy`` and pickle formats,
+    and its messages then speak of pickled data.
+    """
+    with open(path, "rb") as file:
+        start = file.read(max(len(_NPY_MAGIC), len(_ZIP_MAGIC)))
+    if start.startswith(_NPY_MAGIC):
         raise ValueError(
             f"{path!r} is not an skdec model file: it holds a single array, not "
             "an archive."
         )
-    with archive:
-        try:
+    if not start.startswith(_ZIP_MAGIC):
+        raise ValueError(f"{path!r} is not an skdec model file.")
+
+
+def _read_archive(path):
+    """All arrays of the file at ``path``, read without unpickling anything."""
+    _check_zip_magic(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+        with archive:
             arrays = {name: archive[name] for name in archive.files}
-        except _READ_ERRORS as exc:
-            raise ValueError(
-                f"{path!r} is not an skdec model file, or it is corrupted ({exc})."
-            ) from None
+    except _READ_ERRORS as exc:
+        raise ValueError(
+            f"{path!r} is not an skdec model file, or it is corrupted "
+            f"({read_error_reason(exc)})."
+        ) from None
     for name, value in arrays.items():
         # NpzFile hands back raw bytes for members that are not .npy arrays.
         if not isinstance(value, np.ndarray):
@@ -412,8 +447,53 @@ def _restore_feature_names(path, arrays, n_features_in):
     return names.astype(object)
 
 
-def load_estimator(path, cls):
-    """Load an estimator of class ``cls`` written by :func:`save_estimator`.
+def _restore_output_config(path, metadata, est):
+    """Set the saved ``set_output`` configuration; files before it have none."""
+    config = metadata.get("output_config", {})
+    if not isinstance(config, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in config.items()
+    ):
+        raise ValueError(f"{path!r} is corrupted: invalid 'output_config'.")
+    if config:
+        # Where scikit-learn keeps it; set_output itself only sets "transform".
+        est._sklearn_output_config = dict(config)
+
+
+def _estimator_classes():
+    """skdec's public estimators by class name."""
+    import skdec  # here, not at the top: skdec imports this module
+
+    classes = (getattr(skdec, name) for name in skdec.__all__)
+    return {
+        cls.__name__: cls
+        for cls in classes
+        if isinstance(cls, type) and hasattr(cls, "_build_module")
+    }
+
+
+def _resolve_class(path, saved_class, cls):
+    """The class to rebuild: ``cls``, or the one named in the file when None."""
+    if cls is not None:
+        if saved_class != cls.__name__:
+            raise ValueError(
+                f"{path!r} holds a {saved_class} model; load it with "
+                f"{saved_class}.load, not {cls.__name__}.load."
+            )
+        return cls
+    known = _estimator_classes()
+    if not isinstance(saved_class, str):
+        raise ValueError(f"{path!r} is corrupted: invalid or missing 'class'.")
+    if saved_class not in known:
+        raise ValueError(
+            f"{path!r} holds a {saved_class} model, which is not one of skdec's "
+            f"estimators ({', '.join(sorted(known))}); load it with "
+            f"{saved_class}.load."
+        )
+    return known[saved_class]
+
+
+def load_estimator(path, cls=None):
+    """Load an estimator written by :func:`save_estimator`.
 
     The file is read with ``allow_pickle=False``: a pickle, a ``torch.save``
     archive, a truncated or tampered file is refused with a ``ValueError``
@@ -425,14 +505,17 @@ def load_estimator(path, cls):
     path : str or path-like
         File written by :func:`save_estimator`.
 
-    cls : type
+    cls : type, default=None
         Estimator class implementing the persistence protocol; it must be the
-        class that saved the file.
+        class that saved the file. None takes the class named in the file,
+        which must be one of skdec's public estimators (a subclass of your
+        own is loaded with its own ``load``).
 
     Returns
     -------
-    est : cls
-        The fitted estimator.
+    est : estimator
+        The fitted estimator, with the ``set_output`` configuration it was
+        saved with.
 
     Examples
     --------
@@ -447,17 +530,12 @@ def load_estimator(path, cls):
     ...     load_estimator(path, DECClusterer)
     Traceback (most recent call last):
     ...
-    ValueError: '...not-a-model' is not an skdec model file, or it is corrupted (...).
+    ValueError: '...not-a-model' is not an skdec model file.
     """
     path = os.fspath(path)
     arrays = _read_archive(path)
     metadata = _parse_metadata(path, arrays)
-    saved_class = metadata.get("class")
-    if saved_class != cls.__name__:
-        raise ValueError(
-            f"{path!r} holds a {saved_class} model; load it with "
-            f"{saved_class}.load, not {cls.__name__}.load."
-        )
+    cls = _resolve_class(path, metadata.get("class"), cls)
 
     est = _restore_params(path, metadata, cls)
     n_features_in = _field(path, metadata, "n_features_in", int)
@@ -467,16 +545,24 @@ def load_estimator(path, cls):
     fitted_arrays = _restore_arrays(path, metadata, cls, arrays)
     feature_names = _restore_feature_names(path, arrays, n_features_in)
     values = _field(path, metadata, "values", dict)
-    missing = [name for name in cls._saved_values if name not in values]
+    # Private values (a leading underscore) were added after the format's
+    # first release: files written before them load without them.
+    missing = [
+        name
+        for name in cls._saved_values
+        if name not in values and not name.startswith("_")
+    ]
     if missing:
         raise ValueError(f"{path!r} is missing the fitted values {missing}.")
     if arrays:
         raise ValueError(f"{path!r} has unexpected entries {sorted(arrays)}.")
+    _restore_output_config(path, metadata, est)
 
     for name, array in fitted_arrays.items():
         setattr(est, name, array)
     for name in cls._saved_values:
-        setattr(est, name, values[name])
+        if name in values:
+            setattr(est, name, values[name])
     est.n_features_in_ = n_features_in
     if feature_names is not None:
         est.feature_names_in_ = feature_names

@@ -1,18 +1,23 @@
-"""The skdec command line: round trip, options, errors and delegation."""
+"""The skdec command line: round trip, file formats, options and errors."""
 
+import ast
 import inspect
 import io
 import subprocess
 import sys
-import types
+import warnings
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
-from skdec import DECClusterer
+import skdec
+from skdec import DECClusterer, IDECClusterer, IICClusterer
 from skdec._cli import build_parser, main, read_data, run_demo
 
-from .conftest import TINY
+from .conftest import TINY, TINY_IIC
 
 TINY_OPTIONS = [
     "--hidden-dims=16",
@@ -21,7 +26,6 @@ TINY_OPTIONS = [
     "--max-iter=30",
     "--update-interval=5",
     "--n-init=2",
-    "--random-state=0",
 ]
 
 
@@ -45,7 +49,7 @@ def run(argv, capsys):
 
 
 def test_fit_then_predict_reproduces_the_labels(data_files, blobs, capsys):
-    model = data_files / "model.npz"
+    model = data_files / "model.skdec"
     fit_labels = data_files / "fit.csv"
     status, _, err = run(
         ["fit", data_files / "X.csv", "--n-clusters", 3, "--model", model,
@@ -63,10 +67,11 @@ def test_fit_then_predict_reproduces_the_labels(data_files, blobs, capsys):
         assert status == 0, err
         np.testing.assert_array_equal(np.loadtxt(io.StringIO(out), dtype=int), labels)
 
-    # They are what the estimator itself predicts.
+    # They are what the estimator itself predicts; the command line seeds it.
     loaded = DECClusterer.load(model)
     np.testing.assert_array_equal(loaded.predict(blobs[0]), labels)
     assert loaded.get_params()["hidden_dims"] == (16,)
+    assert loaded.random_state == 0
 
     status, out, _ = run(["predict", model, data_files / "X.npy", "--proba"], capsys)
     proba = np.loadtxt(io.StringIO(out), delimiter=",")
@@ -78,7 +83,7 @@ def test_fit_then_predict_reproduces_the_labels(data_files, blobs, capsys):
 def test_fit_writes_labels_to_stdout_and_quiet_silences_messages(data_files, capsys):
     status, out, err = run(
         ["fit", data_files / "X.npy", "--n-clusters=3", "--model",
-         data_files / "m.npz", "--quiet", *TINY_OPTIONS],
+         data_files / "m.skdec", "--quiet", *TINY_OPTIONS],
         capsys,
     )  # fmt: skip
     assert status == 0
@@ -86,12 +91,128 @@ def test_fit_writes_labels_to_stdout_and_quiet_silences_messages(data_files, cap
     assert err == ""
 
 
-def test_csv_header_is_skipped_only_when_asked(tmp_path):
-    path = tmp_path / "h.csv"
-    path.write_text("a,b\n1,2\n3,4\n")
-    np.testing.assert_array_equal(read_data(path, header=True), [[1, 2], [3, 4]])
+def test_the_same_command_gives_the_same_labels(data_files, capsys):
+    model = data_files / "m.skdec"
+    argv = ["fit", data_files / "X.npy", "--n-clusters=3", "-m", model, "--quiet"]
+    argv += ["--pretrain=none", *TINY_OPTIONS]
+    outputs = [run(argv, capsys)[1] for _ in range(2)]
+    assert outputs[0] == outputs[1] != ""
+
+
+# ---------------------------------------------------------------------------
+# Text files in the forms people produce
+
+DATA = [[1.5, 2.0], [3.0, 4.0], [5.0, 6.0]]
+
+CSV_FORMS = {
+    # name: (file content, suffix); every one holds DATA.
+    "plain": ("1.5,2\n3,4\n5,6\n", ".csv"),
+    "header": ("a,b\n1.5,2\n3,4\n5,6\n", ".csv"),
+    "excel-bom": ("\ufeffa,b\r\n1.5,2\r\n3,4\r\n5,6\r\n", ".csv"),
+    "excel-bom-no-header": ("\ufeff1.5,2\r\n3,4\r\n5,6\r\n", ".csv"),
+    "quoted": ('"a","b"\n"1.5","2"\n"3","4"\n"5","6"\n', ".csv"),
+    "semicolon": ("a;b\n1.5;2\n3;4\n5;6\n", ".csv"),
+    "tab-in-csv": ("a\tb\n1.5\t2\n3\t4\n5\t6\n", ".csv"),
+    "tsv": ("1.5\t2\n3\t4\n5\t6\n", ".tsv"),
+    "spaces": ("a, b\n 1.5, 2\n 3, 4\n 5, 6\n", ".csv"),
+    "blank-lines": ("a,b\n\n1.5,2\n3,4\n\n5,6\n\n", ".csv"),
+    "names-with-digits": ("x1,y2\n1.5,2\n3,4\n5,6\n", ".csv"),
+    "pandas-index": (",a,b\n0,1.5,2\n1,3,4\n2,5,6\n", ".csv"),
+    "r-row-names": ('"","a","b"\n"1",1.5,2\n"2",3,4\n"3",5,6\n', ".csv"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(CSV_FORMS))
+def test_text_files_in_common_forms(form, tmp_path):
+    content, suffix = CSV_FORMS[form]
+    path = tmp_path / f"data{suffix}"
+    path.write_bytes(content.encode("utf-8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X = read_data(path)
+    # Exactly the data: no row lost, no header or index kept.
+    np.testing.assert_array_equal(X, DATA)
+
+
+def test_pandas_to_csv_round_trips(tmp_path):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(DATA, columns=["width", "height"])
+    for index in (True, False):
+        frame.to_csv(tmp_path / "X.csv", index=index)
+        np.testing.assert_array_equal(read_data(tmp_path / "X.csv"), DATA)
+
+
+def test_header_option_overrides_the_detection(tmp_path):
+    numeric_header = tmp_path / "n.csv"
+    numeric_header.write_text("1990,2000\n1.5,2\n3,4\n5,6\n")
+    assert read_data(numeric_header).shape == (4, 2)  # numbers: read as data
+    np.testing.assert_array_equal(read_data(numeric_header, header=True), DATA)
+
+    names = tmp_path / "h.csv"
+    names.write_text("a,b\n1.5,2\n3,4\n5,6\n")
     with pytest.raises(ValueError, match="line 1, column 1: 'a' is not a number"):
-        read_data(path)
+        read_data(names, header=False)
+
+
+def test_header_options_on_the_command_line(tmp_path):
+    args = build_parser().parse_args(["predict", "m", "X.csv"])
+    assert args.header is None
+    assert build_parser().parse_args(["predict", "m", "X.csv", "--header"]).header
+    args = build_parser().parse_args(["predict", "m", "X.csv", "--no-header"])
+    assert args.header is False
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["predict", "m", "X.csv", "--header", "--no-header"])
+
+
+def test_pandas_column_numbers_are_data_with_a_warning(tmp_path):
+    path = tmp_path / "X.csv"
+    path.write_text("0,1\n1.5,2\n3,4\n5,6\n")
+    with pytest.warns(UserWarning, match="pandas' default column names"):
+        X = read_data(path)
+    assert X.shape == (4, 2)
+    np.testing.assert_array_equal(read_data(path, header=True), DATA)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_data(path, header=False).shape == (4, 2)
+
+
+def test_npy_files_are_memory_mapped(tmp_path):
+    np.save(tmp_path / "X.npy", np.ones((4, 3), dtype=np.float32))
+    X = read_data(tmp_path / "X.npy")
+    assert isinstance(X, np.memmap)
+    assert X.shape == (4, 3) and X.dtype == np.float32
+
+
+def test_parquet_files_are_read(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(DATA, columns=["a", "b"], dtype=np.float32)
+    frame.to_parquet(tmp_path / "X.parquet")
+    X = read_data(tmp_path / "X.parquet")
+    np.testing.assert_array_equal(X, DATA)
+    assert X.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "missing, message",
+    [
+        (["pandas"], "needs pandas and pyarrow: pip install pandas pyarrow"),
+        (["pyarrow", "fastparquet"], "needs pyarrow: pip install pyarrow"),
+    ],
+)
+def test_parquet_without_its_packages_is_a_clear_error(
+    missing, message, tmp_path, monkeypatch, capsys
+):
+    pytest.importorskip("pandas")
+    path = tmp_path / "X.parquet"
+    path.write_bytes(b"PAR1 not really parquet PAR1")
+    for name in missing:
+        monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
+    status, out, err = run(
+        ["fit", path, "--n-clusters=2", "-m", tmp_path / "m.skdec"], capsys
+    )
+    assert status == 2
+    assert err == f"skdec: error: reading {path} {message}\n"
 
 
 def test_images_are_flattened(tmp_path):
@@ -108,14 +229,31 @@ def test_every_estimator_parameter_is_an_option():
     names = [
         n for n in inspect.signature(DECClusterer.__init__).parameters if n != "self"
     ]
-    argv = ["fit", "X.csv", "-m", "m.npz", "--n-clusters", "4"]
+    argv = ["fit", "X.csv", "-m", "m.skdec", "--n-clusters", "4"]
     args = parser.parse_args(argv)
+    # Only what was given, and the command line's fixed seed.
     assert {k: v for k, v in vars(args).items() if k.startswith("param_")} == {
-        "param_n_clusters": 4
+        "param_n_clusters": 4,
+        "param_random_state": 0,
     }
     help_text = parser._subparsers._group_actions[0].choices["fit"].format_help()
     for name in names:
         assert "--" + name.replace("_", "-") in help_text
+
+
+def _help_texts():
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    return [parser.format_help()] + [c.format_help() for c in commands.values()]
+
+
+def test_help_says_the_seed_is_fixed_and_names_model_files_alike():
+    fit_help = " ".join(_help_texts()[2].split())
+    assert "[0, not the estimator's None: a command gives the same labels" in fit_help
+    assert "--n-clusters-range LOW,HIGH" in fit_help
+    for text in _help_texts():
+        assert "model.npz" not in text
+        assert "benchmark" not in text
 
 
 @pytest.mark.parametrize(
@@ -125,8 +263,9 @@ def test_every_estimator_parameter_is_an_option():
         (["--hidden-dims", ""], {"hidden_dims": ()}),
         (["--pretrain", "none"], {"pretrain": None}),
         (["--pretrain", "end_to_end"], {"pretrain": "end_to_end"}),
-        (["--random-state", "0"], {"random_state": 0}),
+        (["--random-state", "7"], {"random_state": 7}),
         (["--random-state", "None"], {"random_state": None}),
+        (["--n-clusters-range", "3,12"], {"n_clusters_range": (3, 12)}),
         (["--alpha", "0.5"], {"alpha": 0.5}),
         (["--tol", "1e-4"], {"tol": 1e-4}),
         (["--device", "cpu"], {"device": "cpu"}),
@@ -138,7 +277,7 @@ def test_option_values_are_parsed(option, expected):
         ["fit", "X.csv", "-m", "m", "--n-clusters=2", *option]
     )
     params = {k[6:]: v for k, v in vars(args).items() if k.startswith("param_")}
-    assert params == {"n_clusters": 2, **expected}
+    assert params == {"n_clusters": 2, "random_state": 0, **expected}
 
 
 @pytest.mark.parametrize(
@@ -147,6 +286,8 @@ def test_option_values_are_parsed(option, expected):
         (["--latent-dim", "two"], "argument --latent-dim: expected INT, got 'two'"),
         (["--pretrain", "greedy"], "expected end_to_end|layerwise|none"),
         (["--hidden-dims", "5,x"], "argument --hidden-dims"),
+        (["--n-clusters-range", "5"], "expected LOW,HIGH, got '5'"),
+        (["--n-clusters-range", "2,5,9"], "expected LOW,HIGH, got '2,5,9'"),
     ],
 )
 def test_malformed_options_give_one_line_usage_errors(option, message, capsys):
@@ -160,13 +301,13 @@ def test_malformed_options_give_one_line_usage_errors(option, message, capsys):
 
 def test_out_of_range_parameters_are_reported_by_name(data_files, capsys):
     status, _, err = run(
-        ["fit", data_files / "X.npy", "--n-clusters=3", "-m", data_files / "m.npz",
-         "--latent-dim=0"],
+        ["fit", data_files / "X.npy", "--n-clusters=3", "-m",
+         data_files / "m.skdec", "--latent-dim=0"],
         capsys,
     )  # fmt: skip
     assert status == 2
     assert err.startswith("skdec: error: The 'latent_dim' parameter")
-    assert not (data_files / "m.npz").exists()
+    assert not (data_files / "m.skdec").exists()
 
 
 # ---------------------------------------------------------------------------
@@ -175,13 +316,30 @@ def test_out_of_range_parameters_are_reported_by_name(data_files, capsys):
 
 BAD_FILES = {
     "letters.csv": ("1,2\n3,x\n", "line 2, column 2: 'x' is not a number"),
-    "empty_cell.csv": ("1,2\n3,\n", "line 2, column 2: '' is not a number"),
+    "empty_cell.csv": ("a,b\n1,2\n3,\n", "line 3, column 2 is empty"),
+    "empty_first.csv": ("1,,3\n4,5,6\n", "line 1, column 2 is empty"),
+    "nan.csv": ("a,b\n1,2\n\n3,nan\n", "line 4, column 2: nan is not a finite"),
+    "inf.tsv": ("1\t2\n-inf\t3\n", "line 2, column 1: -inf is not a finite"),
     "ragged.csv": ("1,2,3\n4,5\n", "line 2: 2 columns where the rows above have 3"),
+    "decimal_comma.csv": ("1;2,5\n3;4,5\n", "line 1, column 2: '2,5' is not a number"
+                          " (write numbers with a decimal point"),
     "empty.csv": ("", "holds no data rows"),
+    "header_only.csv": ("a,b\n", "holds no data rows"),
     "text.npy": ("not numpy", "is not a NumPy .npy file"),
     "text.npz": ("not numpy", "is not a NumPy .npz file"),
+    "text.parquet": ("not parquet", "is not a Parquet file"),
     "data.txt": ("1,2\n", "unsupported file type '.txt'"),
-}
+}  # fmt: skip
+
+
+def _assert_one_line_error(status, out, err, message, folder):
+    assert status == 2
+    assert message in err
+    assert err.startswith("skdec: error: ") and err.count("\n") == 1
+    assert out == ""
+    # Neither scikit-learn's paragraph on imputation nor unpickling advice.
+    err = err.replace(str(folder), "")
+    assert "imput" not in err and "pickle" not in err.lower()
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
@@ -189,12 +347,34 @@ def test_bad_data_files_give_one_line_errors(name, tmp_path, capsys):
     content, message = BAD_FILES[name]
     (tmp_path / name).write_text(content)
     status, out, err = run(
-        ["fit", tmp_path / name, "--n-clusters=2", "-m", tmp_path / "m.npz"], capsys
+        ["fit", tmp_path / name, "--n-clusters=2", "-m", tmp_path / "m.skdec"], capsys
     )
-    assert status == 2
+    _assert_one_line_error(status, out, err, f"{tmp_path / name}", tmp_path)
     assert message in err
-    assert err.startswith("skdec: error: ") and err.count("\n") == 1
-    assert out == ""
+
+
+def test_nan_in_arrays_names_the_file_and_row(tmp_path, capsys):
+    X = np.ones((5, 3))
+    X[3, 1] = np.nan
+    np.save(tmp_path / "X.npy", X)
+    np.savez(tmp_path / "X.npz", X=X)
+    for name in ("X.npy", "X.npz"):
+        status, out, err = run(
+            ["fit", tmp_path / name, "--n-clusters=2", "-m", tmp_path / "m"], capsys
+        )
+        message = f"{tmp_path / name}, row 4, column 2: nan is not a finite number"
+        _assert_one_line_error(status, out, err, message, tmp_path)
+
+
+def test_object_arrays_are_refused_without_pickle_advice(tmp_path, capsys):
+    objects = np.empty((2, 2), dtype=object)
+    np.save(tmp_path / "X.npy", objects, allow_pickle=True)
+    np.savez(tmp_path / "X.npz", X=objects)
+    for name in ("X.npy", "X.npz"):
+        status, out, err = run(
+            ["fit", tmp_path / name, "--n-clusters=2", "-m", tmp_path / "m"], capsys
+        )
+        _assert_one_line_error(status, out, err, "holds Python objects", tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -219,7 +399,7 @@ def test_missing_files_and_folders(data_files, capsys):
     )
     status, _, err = run(
         ["fit", data_files / "X.npy", "--n-clusters=2", "-m",
-         data_files / "missing" / "m.npz"],
+         data_files / "missing" / "m.skdec"],
         capsys,
     )  # fmt: skip
     assert status == 2
@@ -228,10 +408,10 @@ def test_missing_files_and_folders(data_files, capsys):
 
 def test_predict_reports_shape_mismatch_and_bad_models(data_files, blobs, capsys):
     dec = DECClusterer(n_clusters=3, **TINY, random_state=0).fit(blobs[0])
-    dec.save(data_files / "m.npz")
+    dec.save(data_files / "m.skdec")
     np.save(data_files / "narrow.npy", blobs[0][:, :5])
     status, _, err = run(
-        ["predict", data_files / "m.npz", data_files / "narrow.npy"], capsys
+        ["predict", data_files / "m.skdec", data_files / "narrow.npy"], capsys
     )
     assert status == 2
     assert "X has 5 features, but DECClusterer is expecting 6" in err
@@ -244,18 +424,99 @@ def test_predict_reports_shape_mismatch_and_bad_models(data_files, blobs, capsys
 
 def test_python_dash_m_entry_point_exits_2_without_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "skdec", "predict", "m.npz", "X.csv"],
+        [sys.executable, "-m", "skdec", "predict", "m.skdec", "X.csv"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 2
-    assert result.stderr == "skdec: error: m.npz: no such file.\n"
+    assert result.stderr == "skdec: error: m.skdec: no such file.\n"
 
 
 # ---------------------------------------------------------------------------
-# Progress, warnings, demo and benchmark
+# Models of every estimator; files that are not models
+
+
+# One of each estimator; IIC for two epochs only: the test needs a model, not
+# a good one.
+MODELS = [
+    DECClusterer(3, **TINY, random_state=0),
+    IDECClusterer(3, **TINY, random_state=0),
+    IICClusterer(3, **{**TINY_IIC, "max_epochs": 2}, random_state=0),
+]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("estimator", MODELS, ids=lambda est: type(est).__name__)
+def test_predict_loads_any_skdec_model(estimator, data_files, blobs, capsys):
+    estimator = clone(estimator)
+    estimator.fit(blobs[0]).save(data_files / "m.skdec")
+    status, out, err = run(
+        ["predict", data_files / "m.skdec", data_files / "X.csv"], capsys
+    )
+    assert status == 0, err
+    labels = np.loadtxt(io.StringIO(out), dtype=int)
+    np.testing.assert_array_equal(labels, estimator.predict(blobs[0]))
+    status, out, err = run(
+        ["predict", data_files / "m.skdec", data_files / "X.npy", "--proba"], capsys
+    )
+    assert status == 0, err
+    np.testing.assert_allclose(
+        np.loadtxt(io.StringIO(out), delimiter=","),
+        estimator.predict_proba(blobs[0]),
+        atol=1e-6,
+    )
+
+
+def _npy_bytes():
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((3, 2)))
+    return buffer.getvalue()
+
+
+def _zip_bytes():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "not a model")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"hello\n", _npy_bytes(), _zip_bytes()],
+    ids=["text", "npy", "zip"],
+)
+def test_predict_with_a_file_that_is_not_a_model(content, data_files, capsys):
+    path = data_files / "model.skdec"
+    path.write_bytes(content)
+    status, out, err = run(["predict", path, data_files / "X.npy"], capsys)
+    message = f"'{path}' is not an skdec model file"
+    _assert_one_line_error(status, out, err, message, data_files)
+
+
+def test_predict_into_a_closed_pipe_exits_quietly(tmp_path, blobs):
+    # More output than a pipe holds, so skdec is still writing when the reader
+    # leaves, as with `skdec predict ... | head -1`.
+    dec = DECClusterer(n_clusters=3, **TINY, random_state=0).fit(blobs[0])
+    dec.save(tmp_path / "m.skdec")
+    np.save(tmp_path / "X.npy", np.tile(blobs[0], (200, 1)))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "skdec", "predict", tmp_path / "m.skdec",
+         tmp_path / "X.npy", "--proba"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 1
+    assert err == ""
+
+
+# ---------------------------------------------------------------------------
+# Progress, warnings and demo
 
 
 @pytest.mark.parametrize(
@@ -274,6 +535,7 @@ def test_progress_bars_only_in_a_terminal(
 
     def fake_fit_predict(self, X, y=None):
         seen["verbose"] = self.verbose
+        seen["random_state"] = self.random_state
         raise ValueError("stop here")
 
     monkeypatch.setattr(DECClusterer, "fit_predict", fake_fit_predict)
@@ -285,11 +547,12 @@ def test_progress_bars_only_in_a_terminal(
     )
     assert (status, err) == (2, "skdec: error: stop here\n")
     assert seen["verbose"] == expected
+    assert seen["random_state"] == 0
 
 
 def test_warnings_are_one_line(data_files, capsys):
     status, _, err = run(
-        ["fit", data_files / "X.npy", "--n-clusters=3", "-m", data_files / "m.npz",
+        ["fit", data_files / "X.npy", "--n-clusters=3", "-m", data_files / "m.skdec",
          "--quiet", *TINY_OPTIONS, "--max-iter=1", "--tol=0"],
         capsys,
     )  # fmt: skip
@@ -315,21 +578,48 @@ def test_demo_prints_an_aligned_table():
     assert results[0]["ACC"] > 0.6  # k-means on digits; a broken pipeline is ~0.1
 
 
-def test_benchmark_is_delegated(monkeypatch):
-    calls = []
-    runner = types.ModuleType("benchmarks.run")
-    runner.main = lambda argv: calls.append(argv) or 3
-    monkeypatch.setitem(sys.modules, "benchmarks.run", runner)
-    assert main(["benchmark", "--datasets", "digits", "--help"]) == 3
-    assert calls == [["--datasets", "digits", "--help"]]
+# ---------------------------------------------------------------------------
+# The installed package stands alone
 
 
-def test_benchmark_without_a_checkout_is_a_clear_error(monkeypatch, capsys):
-    def missing(name):
-        raise ModuleNotFoundError(f"No module named {name!r}", name="benchmarks")
-
-    monkeypatch.setattr("skdec._cli.importlib.import_module", missing)
-    assert main(["benchmark"]) == 2
-    assert "needs the benchmarks/ folder of a skdec source checkout" in (
-        capsys.readouterr().err
+def test_benchmark_is_not_a_command(tmp_path, monkeypatch, capsys):
+    # A folder holding some other benchmarks/run.py: nothing in it may run.
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "__init__.py").write_text("")
+    (tmp_path / "benchmarks" / "run.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_name('ran').touch()\n"
+        "def main(argv):\n    return 0\n"
     )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["benchmark"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'benchmark'" in capsys.readouterr().err
+    assert not (tmp_path / "benchmarks" / "ran").exists()
+
+
+def _imported_packages(path):
+    """Top-level names of the absolute imports in a Python file."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+# The dependencies of pyproject.toml, its optional ones, and packages that
+# scikit-learn's set_output and pandas' Parquet reader may import.
+ALLOWED_IMPORTS = {
+    "numpy", "scipy", "sklearn", "torch", "joblib", "tqdm",
+    "matplotlib", "pandas", "pyarrow", "polars", "skdec",
+}  # fmt: skip
+
+
+def test_the_package_imports_only_its_dependencies():
+    package = Path(skdec.__file__).parent
+    imported = set().union(*map(_imported_packages, package.glob("**/*.py")))
+    outside = imported - ALLOWED_IMPORTS - set(sys.stdlib_module_names)
+    assert not outside, f"skdec imports {sorted(outside)}"

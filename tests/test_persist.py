@@ -22,10 +22,10 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 import skdec._base
-from skdec import DECClusterer
-from skdec._persist import FORMAT_VERSION
+from skdec import DECClusterer, IDECClusterer, IICClusterer
+from skdec._persist import FORMAT_VERSION, load_estimator
 
-from .conftest import TINY
+from .conftest import TINY, TINY_IIC
 
 # ---------------------------------------------------------------------------
 # Fixtures and helpers
@@ -189,6 +189,49 @@ def test_array_parameter_round_trips(X, tmp_path):
     _assert_predicts_identically(est, loaded, X)
 
 
+def test_set_output_configuration_survives(X, tmp_path):
+    pd = pytest.importorskip("pandas")
+    est = DECClusterer(3, **TINY, random_state=0).set_output(transform="pandas")
+    est.fit(X).save(tmp_path / "model.skdec")
+    loaded = DECClusterer.load(tmp_path / "model.skdec")
+    embedding = loaded.transform(X)
+    assert isinstance(embedding, pd.DataFrame)
+    np.testing.assert_array_equal(embedding.columns, est.transform(X).columns)
+
+
+def test_file_without_output_configuration_loads_as_before(saved, tmp_path, X):
+    # Files written before the configuration was saved have no such entry.
+    arrays, metadata = _read_raw(saved)
+    del metadata["output_config"]
+    _write_raw(tmp_path / "model.skdec", arrays, metadata)
+    loaded = DECClusterer.load(tmp_path / "model.skdec")
+    assert isinstance(loaded.transform(X), np.ndarray)
+    assert not hasattr(loaded, "_sklearn_output_config")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        DECClusterer(3, **TINY, random_state=0),
+        IDECClusterer(3, **TINY, gamma=0.3, random_state=0),
+        IICClusterer(3, **{**TINY_IIC, "max_epochs": 2}, random_state=0),
+    ],
+    ids=lambda est: type(est).__name__,
+)
+def test_load_without_naming_the_class(estimator, X, tmp_path):
+    est = clone(estimator).fit(X)
+    est.save(tmp_path / "model.skdec")
+    loaded = load_estimator(tmp_path / "model.skdec")
+    assert type(loaded) is type(est)
+    assert loaded.get_params() == est.get_params()
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    # A class named explicitly must still be the file's.
+    other = IICClusterer if type(est) is not IICClusterer else DECClusterer
+    with pytest.raises(ValueError, match=f"holds a {type(est).__name__} model"):
+        load_estimator(tmp_path / "model.skdec", other)
+
+
 class GammaDEC(DECClusterer):
     """A subclass with one more parameter and one more fitted value (as IDEC)."""
 
@@ -225,6 +268,9 @@ def test_subclass_round_trips_and_is_told_apart(X, tmp_path):
     _assert_predicts_identically(est, loaded, X)
     with pytest.raises(ValueError, match="GammaDEC model; load it with GammaDEC"):
         DECClusterer.load(tmp_path / "model.skdec")
+    # Not one of skdec's estimators: it cannot be found by its name.
+    with pytest.raises(ValueError, match="not one of skdec's estimators"):
+        load_estimator(tmp_path / "model.skdec")
 
 
 def test_random_state_instance_is_stored_as_none(X, tmp_path):
@@ -239,8 +285,9 @@ def test_random_state_instance_is_stored_as_none(X, tmp_path):
 def test_callable_parameter_is_refused(fitted, tmp_path):
     est = copy.deepcopy(fitted)
     est.set_params(device=lambda: "cpu")
-    with pytest.raises(ValueError, match="device=.*callable"):
+    with pytest.raises(ValueError, match="device=.*callable") as error:
         est.save(tmp_path / "model.skdec")
+    assert "pickle" not in str(error.value)
     assert os.listdir(tmp_path) == []
 
 
@@ -248,13 +295,43 @@ def test_callable_parameter_is_refused(fitted, tmp_path):
 # Files that must be refused without running anything
 
 
+def _refusal(path, cls=DECClusterer):
+    """The message that loading ``path`` fails with: never unpickling advice."""
+    with pytest.raises(ValueError, match="not an skdec model file") as error:
+        load_estimator(path, cls)
+    message = str(error.value)
+    assert "pickle" not in message.replace(os.fspath(path), "").lower()
+    return message
+
+
+def _zip_with_a_text_member(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "not a model")
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: path.write_text("just some text\n"),
+        lambda path: path.write_bytes(b"\x93NUMPY" + b"\x00" * 20),
+        lambda path: np.save(path, np.zeros((3, 2))),
+        _zip_with_a_text_member,
+    ],
+    ids=["text", "broken-npy", "npy", "zip"],
+)
+@pytest.mark.parametrize("cls", [DECClusterer, None], ids=["DEC", "any"])
+def test_file_that_is_not_a_model(tmp_path, write, cls):
+    path = tmp_path / "model.npy"  # np.save adds ".npy" to other names
+    write(path)
+    assert f"{os.fspath(path)!r} is not an skdec model file" in _refusal(path, cls)
+
+
 def test_crafted_pickle_is_refused_without_running_it(tmp_path):
     marker = tmp_path / "code-ran"
     path = tmp_path / "model.skdec"
     path.write_bytes(pickle.dumps(Payload(marker)))
 
-    with pytest.raises(ValueError, match="not an skdec model file"):
-        DECClusterer.load(path)
+    _refusal(path)
     assert not marker.exists()
     # The payload is live: unpickling the same file does run it.
     with open(path, "rb") as file:
@@ -266,8 +343,7 @@ def test_joblib_file_is_refused_without_running_it(tmp_path):
     marker = tmp_path / "code-ran"
     path = tmp_path / "model.joblib"
     joblib.dump(Payload(marker), path)
-    with pytest.raises(ValueError, match="not an skdec model file"):
-        DECClusterer.load(path)
+    _refusal(path)
     assert not marker.exists()
 
 
@@ -280,8 +356,7 @@ def test_npz_with_object_array_is_refused_without_running_it(saved, tmp_path):
     arrays["attr/labels_"] = evil
     _write_raw(path, arrays, metadata)
 
-    with pytest.raises(ValueError, match="not an skdec model file|corrupted"):
-        DECClusterer.load(path)
+    assert "holds Python objects" in _refusal(path)
     assert not marker.exists()
 
 
@@ -289,8 +364,7 @@ def test_torch_save_file_is_refused_without_running_it(fitted, tmp_path):
     marker = tmp_path / "code-ran"
     path = tmp_path / "model.pt"
     torch.save({"state": fitted.module_.state_dict(), "x": Payload(marker)}, path)
-    with pytest.raises(ValueError, match="not an skdec model file"):
-        DECClusterer.load(path)
+    _refusal(path)
     assert not marker.exists()
 
 
@@ -325,15 +399,10 @@ def _flip_middle_bytes(data):
 )
 def test_corrupted_file_is_refused(copy_of_saved, corrupt):
     copy_of_saved.write_bytes(corrupt(copy_of_saved.read_bytes()))
-    with pytest.raises(ValueError, match="not an skdec model file|corrupted"):
+    with pytest.raises(ValueError, match="not an skdec model file|corrupted") as error:
         DECClusterer.load(copy_of_saved)
-
-
-def test_single_npy_array_is_refused(tmp_path):
-    path = tmp_path / "model.npy"
-    np.save(path, np.zeros(3))
-    with pytest.raises(ValueError, match="not an skdec model file"):
-        DECClusterer.load(path)
+    message = str(error.value).replace(os.fspath(copy_of_saved), "")
+    assert "pickle" not in message.lower()
 
 
 def test_missing_file_raises_file_not_found(tmp_path):
@@ -398,12 +467,27 @@ def _drop_fitted_value(arrays, metadata):
     del metadata["values"]["history_"]
 
 
+def test_file_without_the_input_bound_loads(saved, fitted, X, tmp_path):
+    # Files written before the out-of-range check recorded its bound.
+    arrays, metadata = _read_raw(saved)
+    del metadata["values"]["_max_abs_input_"]
+    old = tmp_path / "old.skdec"
+    _write_raw(old, arrays, metadata)
+    loaded = DECClusterer.load(old)
+    assert not hasattr(loaded, "_max_abs_input_")
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+
+
 def _string_fitted_array(arrays, metadata):
     arrays["attr/labels_"] = arrays["attr/labels_"].astype(str)
 
 
 def _wrong_feature_names(arrays, metadata):
     arrays["feature_names_in_"] = np.array(["a", "b"])
+
+
+def _bad_output_config(arrays, metadata):
+    metadata["output_config"] = {"transform": 3}
 
 
 TAMPERINGS = [
@@ -423,6 +507,7 @@ TAMPERINGS = [
     (_drop_fitted_value, "history_"),
     (_string_fitted_array, "non-numeric"),
     (_wrong_feature_names, "feature_names_in_"),
+    (_bad_output_config, "invalid 'output_config'"),
 ]
 
 
@@ -454,6 +539,18 @@ def test_unreadable_metadata_is_refused(saved, tmp_path, metadata):
         np.savez(file, **arrays)
     with pytest.raises(ValueError, match="not an skdec model file"):
         DECClusterer.load(path)
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [(None, "invalid or missing 'class'"), ("Pipeline", "not one of skdec's")],
+)
+def test_unknown_class_name_is_refused(saved, tmp_path, name, message):
+    arrays, metadata = _read_raw(saved)
+    metadata["class"] = name
+    _write_raw(tmp_path / "model.skdec", arrays, metadata)
+    with pytest.raises(ValueError, match=message):
+        load_estimator(tmp_path / "model.skdec")
 
 
 def test_untampered_rewrite_still_loads(saved, tmp_path, X, fitted):

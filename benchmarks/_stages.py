@@ -1,26 +1,25 @@
-"""Where a DECClusterer fit spends its time: pretraining, k-means, clustering.
+"""Where a fit spends its time, read from the estimator's ``history_``.
 
-The estimator exposes no timings, so the stage functions that
-``skdec._dec`` imported are wrapped for the duration of a ``with`` block.
+Every record of ``history_`` holds the wall-clock ``seconds`` of its epoch,
+k-means start or refresh interval, so the stages are sums over records; no
+estimator internals are patched.
 """
 
-import contextlib
 import functools
-import time
 import warnings
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
 
-import skdec._dec as dec_module
 from skdec import DECClusterer
 
-# Name in skdec._dec -> stage it belongs to.
-_STAGE_FUNCTIONS = {
-    "pretrain_layerwise": "pretraining",
-    "pretrain_end_to_end": "pretraining",
-    "train_clustering": "clustering",
+# Stage of a history record -> the stage it is reported under.
+_REPORTED_STAGE = {
+    "init": "kmeans",
+    "clustering": "clustering",
+    "overcluster": "training",
+    "main": "training",
+    "head_selection": "head_selection",
 }
 STAGES = ("pretraining", "kmeans", "clustering")
 
@@ -31,54 +30,23 @@ def synchronize():
         torch.cuda.synchronize()
 
 
-@contextlib.contextmanager
-def _timer(seconds, stage):
-    synchronize()
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        synchronize()
-        seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
+def stage_seconds(estimator):
+    """Seconds per stage of a fitted estimator, from its ``history_``.
 
-
-@contextlib.contextmanager
-def time_stages():
-    """Time the stages of DECClusterer fits run inside the block.
-
-    Yields a dict that fills with ``stage -> seconds`` as the stages run
-    (only stages that ran appear). Everything else a fit does (validation,
-    copying the data, embedding it for k-means, the final labels) is the
-    difference between the fit's total time and the sum of the stages.
+    DEC and IDEC report "pretraining", "kmeans" (the start of the clustering
+    stage, or the choice of ``n_clusters``) and "clustering"; IIC "training"
+    and "head_selection". Only stages that ran appear; an estimator without
+    ``history_`` (k-means) gives an empty dict. What a fit does besides
+    (validation, copying the data, the final labels) is the difference
+    between its total time and the sum of the stages.
     """
     seconds = {}
-    patched = {}
-
-    class TimedKMeans(KMeans):
-        def fit(self, X, y=None, sample_weight=None):
-            with _timer(seconds, "kmeans"):
-                return super().fit(X, y, sample_weight=sample_weight)
-
-    def timed(function, stage):
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            with _timer(seconds, stage):
-                return function(*args, **kwargs)
-
-        return wrapper
-
-    for name, stage in _STAGE_FUNCTIONS.items():
-        if hasattr(dec_module, name):
-            patched[name] = getattr(dec_module, name)
-            setattr(dec_module, name, timed(patched[name], stage))
-    if getattr(dec_module, "KMeans", None) is KMeans:
-        patched["KMeans"] = KMeans
-        dec_module.KMeans = TimedKMeans
-    try:
-        yield seconds
-    finally:
-        for name, original in patched.items():
-            setattr(dec_module, name, original)
+    for record in getattr(estimator, "history_", []):
+        stage = record["stage"]
+        stage = "pretraining" if stage.startswith("pretrain") else stage
+        stage = _REPORTED_STAGE.get(stage, stage)
+        seconds[stage] = seconds.get(stage, 0.0) + record["seconds"]
+    return seconds
 
 
 @functools.cache

@@ -1,13 +1,42 @@
-"""What every skdec estimator built on a torch ``module_`` shares.
+"""The private base that every skdec estimator shares.
 
-Fitting that never leaves an estimator half-fitted, validation before
-inference, pickle-free persistence and pickling from the CPU.
+:class:`_BaseDeepClusterer` plays the part of scikit-learn's ``_BaseKMeans``:
+it owns the mixins, ``fit`` with restore-on-failure, the set-up every fit
+needs (validation, device, random generators), batched inference with its
+finiteness checks, ``predict``/``predict_proba``/``transform``, the collapse
+warning, save/load, pickling and the tags. Each estimator keeps only what is
+its own: its parameters, ``_fit`` and the guts of inference.
 """
 
 import copy
+import time
+import warnings
+from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._device import resolve_device, to_training_tensor
+from ._train import map_batches_numpy
+
+# Inputs more than this many times larger in magnitude than any value seen
+# during fit are refused at inference: a network trained on one scale returns
+# confident nonsense (or overflows) far outside it.
+_MAX_INPUT_GROWTH = 1e6
+
+# ---------------------------------------------------------------------------
+# Helpers shared by the estimators
 
 
 def _seed(rng):
@@ -19,32 +48,257 @@ def _module_device(module):
     return next(module.parameters()).device
 
 
-class TorchClusterMixin:
-    """Shared plumbing; goes before ``BaseEstimator`` in the bases.
+def _check_widths(widths, name):
+    """``widths`` as a tuple of positive ints, or a ``TypeError``/``ValueError``."""
+    try:
+        widths = tuple(widths)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a sequence of positive integers, got {widths!r}."
+        ) from None
+    for width in widths:
+        if not isinstance(width, Integral) or isinstance(width, bool):
+            raise TypeError(f"{name} must contain integers, got {width!r} in {widths}.")
+        if width < 1:
+            raise ValueError(
+                f"{name} must contain positive widths, got {width} in {widths}."
+            )
+    return tuple(int(width) for width in widths)
 
-    Subclasses implement ``_fit(X)`` and the persistence protocol of
-    :mod:`skdec._persist` (``_saved_arrays``, ``_saved_values``,
-    ``_module_config`` and ``_build_module``).
+
+def _max_abs(X):
+    """Largest magnitude in ``X``; reductions only (``np.abs(X)`` would copy)."""
+    if X.size == 0:
+        return 0.0
+    return max(abs(float(X.max())), abs(float(X.min())))
+
+
+def check_finite_weights(module, stage):
+    """Stop with advice when training left non-finite weights.
+
+    The loops check the loss once per epoch or target refresh, so a step taken
+    after the last check can diverge unnoticed.
+    """
+    for name, weight in module.named_parameters():
+        if not torch.isfinite(weight).all():
+            raise FloatingPointError(
+                f"The weight {name!r} became non-finite during {stage}. The "
+                "learning rate is probably too high or the input is badly "
+                "scaled: lower learning_rate/pretrain_learning_rate or scale X "
+                "(e.g. MinMaxScaler)."
+            )
+
+
+@dataclass(frozen=True)
+class FitSetup:
+    """What every fit needs besides the data, drawn in a fixed order.
+
+    ``init_generator`` (CPU) seeds weight initialisation and ``generator``
+    (on ``device``) everything random during training; ``rng`` is left for
+    the estimator's own draws (k-means seeds). Torch's and numpy's global
+    random states are never used.
     """
 
-    def _fit_or_restore(self, X):
-        """Run ``_fit``; on any exception restore the estimator as it was.
+    device: torch.device
+    rng: np.random.RandomState
+    init_generator: torch.Generator
+    generator: torch.Generator
+    progress: bool
 
-        ``validate_data`` sets ``n_features_in_`` before training starts, so
-        an interrupted (Ctrl-C) or failed fit would otherwise leave the
-        estimator half-fitted.
+
+class StageTimer:
+    """Wall-clock seconds of the stage records in ``history_``."""
+
+    def __init__(self):
+        self._last = time.perf_counter()
+
+    def lap(self):
+        """Seconds since the previous lap (or since creation)."""
+        now = time.perf_counter()
+        seconds, self._last = now - self._last, now
+        return seconds
+
+
+# ---------------------------------------------------------------------------
+# Base estimator
+
+
+class _BaseDeepClusterer(
+    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
+    """Shared plumbing of DEC, IDEC and IIC; not a public class.
+
+    Subclasses set ``_parameter_constraints`` (merging this class's), define
+    ``_fit(X, setup)`` (which sets the fitted attributes, ``module_`` among
+    them, and returns ``self``), ``_log_proba(X)`` and ``_embed(X)`` (the
+    guts of inference on a validated numpy ``X``), ``_n_features_out`` and the
+    persistence protocol of :mod:`skdec._persist` (``_saved_arrays``,
+    ``_saved_values``, ``_module_config`` and ``_build_module``).
+    """
+
+    _parameter_constraints: dict = {
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -- fitting ------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
         """
+        # ``validate_data`` sets ``n_features_in_`` before training starts, so
+        # an interrupted (Ctrl-C) or failed fit would otherwise leave the
+        # estimator half-fitted: restore it exactly as it was.
         previous_state = self.__dict__.copy()
         try:
-            return self._fit(X)
+            X = validate_data(self, X, dtype=[np.float32, np.float64])
+            self._check_fit_data(X)
+            setup = self._fit_setup()
+            X_train = to_training_tensor(X, setup.device)
+            self._fit(X_train, setup)
+            check_finite_weights(self.module_, "training")
+            self._max_abs_input_ = _max_abs(X)
+            self.labels_ = self._log_proba(X).argmax(axis=1)
+            self._warn_if_collapsed()
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(previous_state)
             raise
+        return self
+
+    def _check_fit_data(self, X):
+        """Data-dependent checks of parameters, before any work starts."""
+        n_clusters = getattr(self, "n_clusters", None)
+        if isinstance(n_clusters, Integral) and X.shape[0] < n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
+            )
+        if X.shape[0] < 2:
+            raise ValueError(f"n_samples={X.shape[0]} should be >= 2.")
+
+    def _fit_setup(self):
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        # Drawn in this order so that a given random_state keeps its results.
+        init_generator = torch.Generator().manual_seed(_seed(rng))
+        generator = torch.Generator(device=device).manual_seed(_seed(rng))
+        return FitSetup(device, rng, init_generator, generator, bool(self.verbose))
+
+    def _warn_if_collapsed(self):
+        n_found = np.unique(self.labels_).size
+        n_asked = self._n_clusters_fitted()
+        if n_found < n_asked:
+            warnings.warn(
+                f"{type(self).__name__} collapsed: only {n_found} of the "
+                f"{n_asked} clusters hold training samples. The data may hold "
+                "fewer clusters, or be badly scaled (scale X, e.g. with "
+                "MinMaxScaler); a smaller n_clusters or another random_state "
+                "may help.",
+                ConvergenceWarning,
+            )
+
+    def _n_clusters_fitted(self):
+        """Number of clusters the fitted model can predict."""
+        return int(getattr(self, "n_clusters_", self.n_clusters))
+
+    # -- inference ----------------------------------------------------------
 
     def _validate_for_inference(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        bound = getattr(self, "_max_abs_input_", None)
+        if bound is not None:
+            largest = _max_abs(X)
+            if largest > _MAX_INPUT_GROWTH * max(bound, 1.0):
+                raise ValueError(
+                    f"X holds values of magnitude {largest:.3g}, far outside the "
+                    f"range seen during fit (largest magnitude {bound:.3g}). "
+                    "Scale X as the training data was scaled."
+                )
+        return X
+
+    def _map_numpy(self, fn, X, out_dim):
+        """``fn`` applied to numpy ``X`` in batches, checked to be finite."""
+        values = map_batches_numpy(
+            fn, X, device=_module_device(self.module_), out_dim=out_dim
+        )
+        if not np.isfinite(values).all():
+            raise ValueError(
+                "The network produced non-finite values: X holds values far "
+                "outside the range seen during fit (largest magnitude "
+                f"{_max_abs(X):.3g}). Scale X as the training data was scaled."
+            )
+        return values
+
+    def predict(self, X):
+        """Assign each sample to its most probable cluster.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to cluster.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster index of each sample.
+        """
+        X = self._validate_for_inference(X)
+        return self._log_proba(X).argmax(axis=1)
+
+    def predict_proba(self, X):
+        """Soft assignment of each sample to each cluster.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to cluster.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            Probability of each cluster; each row sums to 1.
+        """
+        X = self._validate_for_inference(X)
+        return self._proba(X)
+
+    def _proba(self, X):
+        proba = np.exp(self._log_proba(X))
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba.astype(X.dtype, copy=False)
+
+    def transform(self, X):
+        """Map ``X`` to the space in which the clusters are formed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to transform.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+            The transformed data.
+        """
+        X = self._validate_for_inference(X)
+        return self._embed(X).astype(X.dtype, copy=False)
+
+    # -- persistence and pickling ---------------------------------------------
 
     def save(self, path):
         """Save the fitted estimator to one file that loading cannot execute.
@@ -98,3 +352,10 @@ class TorchClusterMixin:
         if "module_" in state and _module_device(state["module_"]).type != "cpu":
             state["module_"] = copy.deepcopy(state["module_"]).cpu()
         return state
+
+    # -- scikit-learn plumbing ------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -5,32 +5,28 @@ The torch modules live in :mod:`skdec._nn` and the loops in
 numpy results, so no torch type crosses the public API.
 """
 
+import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    _fit_context,
-)
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
-from ._base import TorchClusterMixin, _module_device, _seed
-from ._device import resolve_device, to_training_tensor
+from ._base import (
+    _BaseDeepClusterer,
+    _check_widths,
+    _seed,
+    check_finite_weights,
+)
 from ._nn import DECModule, StackedAutoencoder, target_distribution
 from ._select_k import CRITERIA, select_n_clusters
 from ._train import (
     auto_pretrain_learning_rate,
     map_batches,
-    map_batches_numpy,
     pretrain_end_to_end,
     pretrain_layerwise,
     train_clustering,
@@ -44,26 +40,6 @@ def _embedding_spread(embedding):
     """Root mean squared distance of the embedded points to their mean."""
     centred = embedding - embedding.mean(dim=0)
     return float(centred.pow(2).sum(dim=1).mean().sqrt())
-
-
-def _check_hidden_dims(hidden_dims):
-    """``hidden_dims`` as a tuple of positive ints, or a ``ValueError``."""
-    try:
-        dims = tuple(hidden_dims)
-    except TypeError:
-        raise TypeError(
-            f"hidden_dims must be a sequence of positive integers, got {hidden_dims!r}."
-        ) from None
-    for width in dims:
-        if not isinstance(width, Integral) or isinstance(width, bool):
-            raise TypeError(
-                f"hidden_dims must contain integers, got {width!r} in {dims!r}."
-            )
-        if width < 1:
-            raise ValueError(
-                f"hidden_dims must contain positive widths, got {width} in {dims!r}."
-            )
-    return tuple(int(width) for width in dims)
 
 
 def _check_n_clusters_range(n_clusters_range, n_samples):
@@ -91,46 +67,11 @@ def _check_n_clusters_range(n_clusters_range, n_samples):
     return list(range(int(low), int(high) + 1))
 
 
-def _check_finite_weights(module, stage):
-    """Stop with advice when training left non-finite weights.
-
-    The loops check the loss once per epoch or target refresh, so a step taken
-    after the last check can diverge unnoticed.
-    """
-    for name, weight in module.named_parameters():
-        if not torch.isfinite(weight).all():
-            raise FloatingPointError(
-                f"The weight {name!r} became non-finite during {stage}. The "
-                "learning rate is probably too high or the input is badly "
-                "scaled: lower learning_rate/pretrain_learning_rate or scale X "
-                "(e.g. MinMaxScaler)."
-            )
-
-
-def _check_finite_output(values, X):
-    """``values`` computed from ``X``, or a ``ValueError`` if any is not finite."""
-    if not np.isfinite(values).all():
-        # Reductions only: np.abs(X) would copy the whole input.
-        largest = max(abs(float(X.max())), abs(float(X.min())))
-        raise ValueError(
-            "The network produced non-finite values: X holds values far outside "
-            f"the range seen during fit (largest magnitude {largest:.3g}). Scale "
-            "X as the training data was scaled."
-        )
-    return values
-
-
 # ---------------------------------------------------------------------------
 # Estimator
 
 
-class DECClusterer(
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    TorchClusterMixin,
-    BaseEstimator,
-):
+class DECClusterer(_BaseDeepClusterer):
     """Deep Embedded Clustering (DEC).
 
     DEC learns a non-linear embedding and a clustering jointly (Xie et al.,
@@ -160,13 +101,9 @@ class DECClusterer(
 "calinski_harabasz", "stability", "prediction_strength", \
 "generalisability"}, default="davies_bouldin"
         How ``n_clusters="auto"`` scores the candidates; ignored otherwise.
-        The default was chosen by measurement on embeddings of the default
-        pretraining (``benchmarks/choosing_k.md``): the Davies-Bouldin index
-        came within 1 of the true number of clusters most often and picked
-        9 to 10 on digits for every seed. "prediction_strength" and
-        "calinski_harabasz" are exact when the embedding separates the
-        clusters cleanly, but fail on digits. The criteria are described in
-        the :ref:`User Guide <choosing_k>`.
+        The criteria are described in the :ref:`User Guide <choosing_k>`;
+        the measurements behind the default are in
+        ``benchmarks/choosing_k.md``.
 
     hidden_dims : tuple of int, default=(500, 500, 2000)
         Widths of the encoder's hidden layers; the decoder mirrors them. The
@@ -186,18 +123,12 @@ class DECClusterer(
         corrupted by dropout with rate ``dropout``), then fine-tunes the whole
         stack end to end without dropout, as in the paper. None skips
         pretraining and clusters the embedding of the randomly initialised
-        encoder. The default is measured: on digits, autoencoder + k-means
-        reached ACC 0.79-0.80 over three seeds after 100 end-to-end epochs of
-        Adam, but 0.64-0.71 after layer-wise pretraining with 100 epochs per
-        stage, whose lower reconstruction error came with a worse embedding;
-        with SGD, DEC's mean ACC over six seeds was 0.828 layer-wise against
-        0.840 end to end, for about twice the time (see
-        ``benchmarks/README.md``).
+        encoder. End to end is the default because it clustered digits as
+        well in half the time (tuning log in ``benchmarks/README.md``).
 
     pretrain_epochs : int, default=200
         Epochs of each pretraining stage (each layer-wise pair and the
-        fine-tuning). The paper counts 50k iterations per layer on MNIST;
-        on digits, 200 epochs of SGD gave a better embedding than 100.
+        fine-tuning). The paper counts 50k iterations per layer on MNIST.
 
     dropout : float, default=0.2
         Corruption rate of the denoising autoencoders in layer-wise
@@ -210,9 +141,7 @@ class DECClusterer(
 
     update_interval : int, default=30
         Steps between two refreshes of the target distribution ``P`` on the
-        whole data set. DEC-keras uses 140 on MNIST and 30 on smaller sets;
-        on digits 30 gave the higher accuracy (0.838 against 0.821, mean of
-        three seeds).
+        whole data set. DEC-keras uses 140 on MNIST and 30 on smaller sets.
 
     tol : float, default=1e-3
         Stop when the fraction of labels that changed between two refreshes
@@ -228,18 +157,15 @@ class DECClusterer(
     pretrain_optimizer : {"sgd", "adam"}, default="sgd"
         Optimiser of pretraining: SGD with momentum 0.9 (the paper's and
         DEC-keras' choice; its gradient norm is clipped at 1 so unscaled
-        data cannot make it diverge) or Adam. On digits, SGD gave the better
-        embedding for clustering (see ``benchmarks/README.md``).
+        data cannot make it diverge) or Adam, which suits small networks.
 
     pretrain_learning_rate : float or "auto", default="auto"
         Learning rate of pretraining. "auto" is 1e-3 for Adam and, for SGD,
         DEC-keras' 1.0 lowered to ``0.25 / mean(X ** 2)`` when that is
         smaller: 1.0 for images scaled to [0, 1], 0.25 for standardised
-        data (the squared error's gradient grows with the data's power, and
-        the rate 1.0 collapsed the embedding of standardised data). On
-        digits, 0.5 made DEC's results far steadier across seeds (ACC
-        standard deviation 0.007 against 0.034 over twelve seeds) at the
-        same mean ACC (0.835 against 0.838).
+        data (the squared error's gradient grows with the data's power). A
+        lower rate such as 0.5 gives steadier results across seeds (see
+        the user guide and the tuning log in ``benchmarks/README.md``).
 
     embedding_scale : float or None, default=5.0
         After pretraining, the embedding is rescaled so that its points lie
@@ -294,10 +220,15 @@ class DECClusterer(
         Names of features seen during fit, when ``X`` has string column names.
 
     history_ : list of dict
-        One record per pretraining epoch (``stage``, ``epoch``, ``loss``) and
-        per target refresh of the clustering stage (``stage="clustering"``,
-        ``iteration``, ``kl``, ``delta_label``). ``pandas.DataFrame(history_)``
-        tabulates it.
+        One record per pretraining epoch (``stage`` "pretrain_...",
+        ``epoch``), one for the k-means start (``stage="init"``, ``loss`` the
+        mean squared distance to the nearest centroid, ``n_clusters``) and
+        one per target refresh of the clustering stage
+        (``stage="clustering"``, ``iteration``, ``kl``, ``delta_label``).
+        Every record has ``stage``, ``loss`` (that stage's objective: the
+        reconstruction MSE, the k-means objective, ``KL(P || Q)``) and
+        ``seconds`` (wall time of the epoch, the start or the refresh
+        interval), so ``pandas.DataFrame(history_)`` is one table.
 
     module_ : torch.nn.Module
         The trained network (autoencoder and centroids). Provided for
@@ -363,9 +294,7 @@ class DECClusterer(
         ],
         "embedding_scale": [Interval(Real, 0, None, closed="neither"), None],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **_BaseDeepClusterer._parameter_constraints,
     }
 
     def __init__(
@@ -417,7 +346,6 @@ class DECClusterer(
 
     # -- fitting ------------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain the autoencoder, initialise centroids and run DEC.
 
@@ -434,41 +362,30 @@ class DECClusterer(
         self : object
             Fitted estimator.
         """
-        return self._fit_or_restore(X)
+        return super().fit(X, y)
 
-    def _fit(self, X):
-        X = validate_data(self, X, dtype=[np.float32, np.float64])
+    def _check_fit_data(self, X):
         if self.n_clusters == "auto":
-            candidates = _check_n_clusters_range(self.n_clusters_range, X.shape[0])
+            _check_n_clusters_range(self.n_clusters_range, X.shape[0])
         elif isinstance(self.n_clusters, bool):
             raise TypeError(f"n_clusters must be an int, got {self.n_clusters!r}.")
-        elif X.shape[0] < self.n_clusters:
-            raise ValueError(
-                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
-            )
-        hidden_dims = _check_hidden_dims(self.hidden_dims)
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        init_generator = torch.Generator().manual_seed(_seed(rng))
-        generator = torch.Generator(device=device).manual_seed(_seed(rng))
-        progress = bool(self.verbose)
+        super()._check_fit_data(X)
+        _check_widths(self.hidden_dims, "hidden_dims")
 
-        X_train = to_training_tensor(X, device)
-        dims = (X.shape[1], *hidden_dims, self.latent_dim)
-        autoencoder = StackedAutoencoder(dims, generator=init_generator).to(device)
-        history = self._pretrain(autoencoder, X_train, generator, device, progress)
-        _check_finite_weights(autoencoder, "pretraining")
+    def _fit(self, X, setup):
+        """Guts of fit on the training tensor ``X``; parameters are valid."""
+        device, rng = setup.device, setup.rng
+        dims = (X.shape[1], *_check_widths(self.hidden_dims, "hidden_dims"))
+        dims = (*dims, self.latent_dim)
+        autoencoder = StackedAutoencoder(dims, generator=setup.init_generator)
+        autoencoder = autoencoder.to(device)
+        history = self._pretrain(autoencoder, X, setup)
+        check_finite_weights(autoencoder, "pretraining")
 
-        embedding = map_batches(autoencoder.encode, X_train, device=device)
-        if self.embedding_scale is not None:
-            spread = _embedding_spread(embedding)
-            if spread > 0:
-                autoencoder.rescale_embedding(self.embedding_scale / spread)
-                # Re-embed rather than multiply: the same computation as
-                # transform, so k-means sees exactly what inference produces.
-                embedding = map_batches(autoencoder.encode, X_train, device=device)
-        embedding = embedding.cpu().numpy()
+        start = time.perf_counter()
+        embedding = self._initial_embedding(autoencoder, X, device)
         if self.n_clusters == "auto":
+            candidates = _check_n_clusters_range(self.n_clusters_range, len(X))
             n_clusters, scores, centers = select_n_clusters(
                 embedding,
                 candidates,
@@ -482,22 +399,33 @@ class DECClusterer(
             candidates = [n_clusters]
             kmeans = KMeans(n_clusters, n_init=self.n_init, random_state=_seed(rng))
             centers = kmeans.fit(embedding).cluster_centers_
+        _, distances = pairwise_distances_argmin_min(embedding, centers)
+        history.append(
+            {
+                "stage": "init",
+                # k-means' objective per sample: mean squared distance to
+                # the nearest centroid.
+                "loss": float(np.mean(distances**2)),
+                "n_clusters": int(n_clusters),
+                "seconds": time.perf_counter() - start,
+            }
+        )
 
         module = DECModule(autoencoder, centers, self.alpha).to(device)
         n_iter, converged, clustering_history = train_clustering(
             module,
-            X_train,
+            X,
             max_iter=self.max_iter,
             update_interval=self.update_interval,
             tol=self.tol,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
-            generator=generator,
+            generator=setup.generator,
             device=device,
             gamma=self._reconstruction_gamma(),
-            progress=progress,
+            progress=setup.progress,
         )
-        _check_finite_weights(module, "clustering")
+        check_finite_weights(module, "clustering")
         if not converged and self.max_iter > 0:
             warnings.warn(
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} "
@@ -513,14 +441,25 @@ class DECClusterer(
         self.n_clusters_candidates_ = np.asarray(candidates)
         self.n_clusters_scores_ = np.asarray(scores, dtype=float)
         self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
-        self.labels_ = self._log_soft_assignment(X).argmax(axis=1)
         return self
+
+    def _initial_embedding(self, autoencoder, X, device):
+        """The embedding k-means starts from, rescaled to ``embedding_scale``."""
+        embedding = map_batches(autoencoder.encode, X, device=device)
+        if self.embedding_scale is not None:
+            spread = _embedding_spread(embedding)
+            if spread > 0:
+                autoencoder.rescale_embedding(self.embedding_scale / spread)
+                # Re-embed rather than multiply: the same computation as
+                # transform, so k-means sees exactly what inference produces.
+                embedding = map_batches(autoencoder.encode, X, device=device)
+        return embedding.cpu().numpy()
 
     def _reconstruction_gamma(self):
         """Weight of KL against reconstruction; None trains DEC's KL alone."""
         return None
 
-    def _pretrain(self, autoencoder, X, generator, device, progress):
+    def _pretrain(self, autoencoder, X, setup):
         if self.pretrain is None or self.pretrain_epochs == 0:
             return []
         learning_rate = self.pretrain_learning_rate
@@ -531,9 +470,9 @@ class DECClusterer(
             batch_size=self.batch_size,
             learning_rate=learning_rate,
             optimizer=self.pretrain_optimizer,
-            generator=generator,
-            device=device,
-            progress=progress,
+            generator=setup.generator,
+            device=setup.device,
+            progress=setup.progress,
         )
         if self.pretrain == "layerwise":
             return pretrain_layerwise(autoencoder, X, dropout=self.dropout, **common)
@@ -541,77 +480,18 @@ class DECClusterer(
 
     # -- inference ----------------------------------------------------------
 
-    def _log_soft_assignment(self, X):
-        """Guts of predict/predict_proba; no input validation."""
+    def _log_proba(self, X):
+        """Guts of predict/predict_proba: log Q; no input validation."""
         module = self.module_
-        log_q = map_batches_numpy(
-            lambda x: module(x)[1],
-            X,
-            device=_module_device(module),
-            out_dim=len(self.cluster_centers_),
+        return self._map_numpy(
+            lambda x: module(x)[1], X, out_dim=len(self.cluster_centers_)
         )
-        return _check_finite_output(log_q, X)
 
     def _embed(self, X):
         """Guts of transform; no input validation."""
-        module = self.module_
-        embedding = map_batches_numpy(
-            module.autoencoder.encode,
-            X,
-            device=_module_device(module),
-            out_dim=self.cluster_centers_.shape[1],
+        return self._map_numpy(
+            self.module_.autoencoder.encode, X, out_dim=self.cluster_centers_.shape[1]
         )
-        return _check_finite_output(embedding, X)
-
-    def predict(self, X):
-        """Assign each sample to the cluster of highest soft assignment.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to cluster.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Cluster index of each sample.
-        """
-        X = self._validate_for_inference(X)
-        return self._log_soft_assignment(X).argmax(axis=1)
-
-    def predict_proba(self, X):
-        """Soft assignment ``Q`` of each sample to each cluster.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to cluster.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_clusters)
-            Student's t soft assignment; each row sums to 1.
-        """
-        X = self._validate_for_inference(X)
-        proba = np.exp(self._log_soft_assignment(X))
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba.astype(X.dtype, copy=False)
-
-    def transform(self, X):
-        """Embed ``X`` with the trained encoder.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to embed.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, latent_dim)
-            Embedding in which the clusters are formed.
-        """
-        X = self._validate_for_inference(X)
-        return self._embed(X).astype(X.dtype, copy=False)
 
     def score(self, X, y=None):
         """Negative KL divergence ``-KL(P || Q)`` of ``X`` (higher is better).
@@ -636,7 +516,7 @@ class DECClusterer(
             ``-KL(P || Q)``, averaged over samples.
         """
         X = self._validate_for_inference(X)
-        log_q = torch.from_numpy(self._log_soft_assignment(X)).double()
+        log_q = torch.from_numpy(self._log_proba(X)).double()
         p = target_distribution(log_q.exp())
         kl = torch.nn.functional.kl_div(log_q, p, reduction="batchmean")
         return -float(kl)
@@ -650,7 +530,7 @@ class DECClusterer(
         "n_clusters_candidates_",
         "n_clusters_scores_",
     )
-    _saved_values = ("n_iter_", "n_clusters_", "history_")
+    _saved_values = ("n_iter_", "n_clusters_", "history_", "_max_abs_input_")
 
     def _module_config(self):
         """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""
@@ -672,8 +552,3 @@ class DECClusterer(
     @property
     def _n_features_out(self):
         return self.cluster_centers_.shape[1]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

@@ -34,9 +34,8 @@ class IDECClusterer(DECClusterer):
     learning_rate : float, default=0.1
         Learning rate of the clustering stage (SGD with momentum 0.9), ten
         times DEC's: the KL term is weighted by ``gamma=0.1`` (IDEC-keras
-        uses SGD at 0.1, momentum 0.99, on USPS and REUTERS). On digits (six
-        seeds, same autoencoders) it raised the mean ACC from 0.817 at 0.01
-        to 0.835 (``benchmarks/README.md``).
+        uses SGD at 0.1, momentum 0.99, on USPS and REUTERS; measurements in
+        the tuning log of ``benchmarks/README.md``).
 
     n_clusters_range, n_clusters_criterion, hidden_dims, latent_dim, alpha, \
 pretrain, pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, \
@@ -69,8 +68,9 @@ random_state, verbose
         Names of features seen during fit, when ``X`` has string column names.
 
     history_ : list of dict
-        Per-epoch pretraining records and per-refresh clustering records, as
-        in :class:`DECClusterer`.
+        As in :class:`DECClusterer`; the clustering records' ``loss`` is
+        IDEC's objective ``MSE + gamma * KL(P || Q)``, with the two terms
+        in ``reconstruction`` and ``kl``.
 
     module_ : torch.nn.Module
         The trained network (autoencoder and centroids).
@@ -90,8 +90,8 @@ random_state, verbose
     >>> from skdec import IDECClusterer
     >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
     >>> idec = IDECClusterer(n_clusters=3, gamma=0.1, hidden_dims=(32,),
-    ...                      latent_dim=2, pretrain_epochs=20, max_iter=100,
-    ...                      random_state=0)
+    ...                      latent_dim=2, pretrain_optimizer="adam",
+    ...                      pretrain_epochs=20, max_iter=100, random_state=0)
     >>> idec.fit_predict(X).shape
     (200,)
     """

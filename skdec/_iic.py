@@ -5,24 +5,15 @@ in :mod:`skdec._perturb`; this file validates the parameters, trains the
 network and keeps numpy results, so no torch type crosses the public API.
 """
 
+import time
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    _fit_context,
-)
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import validate_data
 from torch.nn import functional as F
 
-from ._base import TorchClusterMixin, _module_device, _seed
-from ._device import resolve_device, to_training_tensor
+from ._base import _BaseDeepClusterer, _check_widths, _module_device
 from ._iic_nn import (
     IICBackbone,
     IICModule,
@@ -36,7 +27,6 @@ from ._train import (
     _check_finite,
     _progress,
     _take,
-    map_batches_numpy,
 )
 
 # Seed of the perturbations drawn by ``score`` and by the final head
@@ -45,22 +35,6 @@ _SCORE_SEED = 0
 
 # ---------------------------------------------------------------------------
 # Validation helpers
-
-
-def _check_widths(widths, name):
-    """``widths`` as a tuple of positive ints, or a ``TypeError``/``ValueError``."""
-    try:
-        widths = tuple(widths)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be a sequence of positive integers, got {widths!r}."
-        ) from None
-    for width in widths:
-        if not isinstance(width, Integral) or isinstance(width, bool):
-            raise TypeError(f"{name} must contain integers, got {width!r}.")
-        if width < 1:
-            raise ValueError(f"{name} must contain positive widths, got {width}.")
-    return tuple(int(width) for width in widths)
 
 
 def _check_image_shape(image_shape, n_features):
@@ -155,6 +129,7 @@ def _train_iic(
     bar = _progress(range(epochs), enabled=progress, desc="IIC")
     for epoch in bar:
         for kind in kinds:
+            start = time.perf_counter()
             totals = torch.zeros(len(module.heads(kind)), device=device)
             for idx in _minibatches(len(X), batch_size, generator, device):
                 features, features_perturbed = _paired_features(
@@ -178,6 +153,7 @@ def _train_iic(
                     "epoch": epoch,
                     "loss": mean_loss,
                     "head_losses": head_losses,
+                    "seconds": time.perf_counter() - start,
                 }
             )
         if history:
@@ -213,13 +189,7 @@ def _heads_mutual_information(module, X, *, perturb, n_repeats, seed, device):
 # Estimator
 
 
-class IICClusterer(
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    TorchClusterMixin,
-    BaseEstimator,
-):
+class IICClusterer(_BaseDeepClusterer):
     """Invariant Information Clustering (IIC).
 
     IIC trains a network from scratch to output cluster probabilities
@@ -349,10 +319,10 @@ class IICClusterer(
     history_ : list of dict
         One record per training pass: ``stage`` ("overcluster" or "main"),
         ``epoch``, ``loss`` (mean IIC loss ``-I(P)`` of the heads trained, over
-        the epoch's batches) and ``head_losses`` (one per head). A last record
-        with ``stage="head_selection"`` holds ``head_losses`` of the main heads
-        on all the training data after training and ``chosen_head``.
-        ``pandas.DataFrame(history_)`` tabulates it.
+        the epoch's batches), ``head_losses`` (one per head) and ``seconds``.
+        A last record with ``stage="head_selection"`` holds ``head_losses`` of
+        the main heads on all the training data after training and
+        ``chosen_head``. ``pandas.DataFrame(history_)`` tabulates it.
 
     module_ : torch.nn.Module
         The trained network (backbone and heads). Provided for inspection;
@@ -365,22 +335,14 @@ class IICClusterer(
 
     Notes
     -----
-    The defaults were chosen by measurement on scikit-learn's digits (X / 16
-    as 8x8 images, ``image_shape=(8, 8)``, 3 seeds, one CPU thread, at a
-    constant learning rate): mean accuracy 0.93 (k-means: 0.79) in about a
-    minute per fit. With two threads the same runs gave 0.88, and the cosine
-    decay of the learning rate, now the default, 0.90. Against these,
-    ``learning_rate=1e-3`` or ``batch_size=256`` learned too slowly in that
-    budget, 30 epochs gave 0.90, wider convolutions ``(32, 64)`` 0.87 at
-    twice the cost, ``n_repeats=5`` 0.85 and a weaker perturbation
-    (``noise_std=0.05, feature_dropout=0``) 0.83. The main heads often
-    disagree (0.7 to 0.95 accuracy within one fit); choosing the head by its
-    loss picked the most accurate one in 20 of 25 runs, without labels.
+    The defaults were chosen by measurement on scikit-learn's digits as 8x8
+    images (the tuning log in ``benchmarks/README.md``). The main heads
+    often disagree; choosing the head by its loss, without labels, usually
+    picks the most accurate one.
 
     IIC trains from scratch and needs many pairs, so it pays off on image
     data with a meaningful perturbation. On plain feature vectors the
-    perturbation is only noise and k-means is often better: the digits as
-    64 plain features (``image_shape=None``) gave 0.73 accuracy.
+    perturbation is only noise and k-means is often better.
 
     If ``fit`` is interrupted (``KeyboardInterrupt``) or fails, the estimator
     is left exactly as it was before the call.
@@ -398,7 +360,7 @@ class IICClusterer(
     Examples
     --------
     >>> from sklearn.datasets import make_blobs
-    >>> from skdec._iic import IICClusterer
+    >>> from skdec import IICClusterer
     >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
     >>> iic = IICClusterer(n_clusters=3, hidden_dims=(16,), n_heads=2,
     ...                    max_epochs=10, random_state=0)
@@ -425,9 +387,7 @@ class IICClusterer(
         "perturbation": [callable, None],
         "noise_std": [Interval(Real, 0, None, closed="left")],
         "feature_dropout": [Interval(Real, 0, 1, closed="left")],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        **_BaseDeepClusterer._parameter_constraints,
     }
 
     def __init__(
@@ -469,7 +429,6 @@ class IICClusterer(
 
     # -- fitting ------------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the network and choose the main head.
 
@@ -486,19 +445,19 @@ class IICClusterer(
         self : object
             Fitted estimator.
         """
-        return self._fit_or_restore(X)
+        return super().fit(X, y)
 
-    def _fit(self, X):
-        X = validate_data(self, X, dtype=[np.float32, np.float64])
-        n_samples, n_features = X.shape
-        if n_samples < max(2, self.n_clusters):
-            raise ValueError(
-                f"n_samples={n_samples} should be >= max(2, n_clusters="
-                f"{self.n_clusters})."
-            )
-        image_shape = _check_image_shape(self.image_shape, n_features)
+    def _check_fit_data(self, X):
+        super()._check_fit_data(X)
+        _check_image_shape(self.image_shape, X.shape[1])
+        _check_widths(self.conv_channels, "conv_channels")
+        _check_widths(self.hidden_dims, "hidden_dims")
+
+    def _fit(self, X, setup):
+        """Guts of fit on the training tensor ``X``; parameters are valid."""
+        image_shape = _check_image_shape(self.image_shape, X.shape[1])
         module_config = {
-            "n_features": n_features,
+            "n_features": X.shape[1],
             "image_shape": None if image_shape is None else list(image_shape),
             "conv_channels": list(_check_widths(self.conv_channels, "conv_channels")),
             "hidden_dims": list(_check_widths(self.hidden_dims, "hidden_dims")),
@@ -510,31 +469,27 @@ class IICClusterer(
             ),
             "n_heads": self.n_heads,
         }
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        init_generator = torch.Generator().manual_seed(_seed(rng))
-        generator = torch.Generator(device=device).manual_seed(_seed(rng))
-
-        module = self._build_module(module_config, generator=init_generator)
+        device = setup.device
+        module = self._build_module(module_config, generator=setup.init_generator)
         module = module.to(device)
-        X_train = to_training_tensor(X, device)
         perturb = self._perturbation()
         history = _train_iic(
             module,
-            X_train,
+            X,
             perturb=perturb,
             n_repeats=self.n_repeats,
             epochs=self.max_epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
-            generator=generator,
+            generator=setup.generator,
             device=device,
-            progress=bool(self.verbose),
+            progress=setup.progress,
         )
         # Label-free choice of the reported head: lowest loss on the data.
+        start = time.perf_counter()
         head_losses = -_heads_mutual_information(
             module,
-            X_train,
+            X,
             perturb=perturb,
             n_repeats=self.n_repeats,
             seed=_SCORE_SEED,
@@ -548,6 +503,7 @@ class IICClusterer(
                 "loss": float(head_losses[chosen_head]),
                 "head_losses": head_losses.tolist(),
                 "chosen_head": chosen_head,
+                "seconds": time.perf_counter() - start,
             }
         )
 
@@ -555,7 +511,6 @@ class IICClusterer(
         self.chosen_head_ = chosen_head
         self.history_ = history
         self.n_iter_ = self.max_epochs
-        self.labels_ = self._log_proba(X).argmax(axis=1)
         return self
 
     def _perturbation(self):
@@ -578,49 +533,13 @@ class IICClusterer(
         """Guts of predict/predict_proba/transform; no input validation."""
         module = self.module_.eval()
         head = self.chosen_head_
-        return map_batches_numpy(
-            lambda x: module(x, head),
-            X,
-            device=_module_device(module),
-            out_dim=self._n_features_out,
+        return self._map_numpy(
+            lambda x: module(x, head), X, out_dim=self._n_features_out
         )
 
-    def predict(self, X):
-        """Assign each sample to the most probable cluster of the chosen head.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to cluster.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Cluster index of each sample.
-        """
-        X = self._validate_for_inference(X)
-        return self._log_proba(X).argmax(axis=1)
-
-    def predict_proba(self, X):
-        """Cluster probabilities of the chosen main head.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to cluster.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_clusters)
-            Softmax output of the chosen head; each row sums to 1.
-        """
-        X = self._validate_for_inference(X)
+    def _embed(self, X):
+        """Guts of transform: the chosen head's probabilities."""
         return self._proba(X)
-
-    def _proba(self, X):
-        proba = np.exp(self._log_proba(X))
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba.astype(X.dtype, copy=False)
 
     def transform(self, X):
         """Cluster probabilities of the chosen head, as features.
@@ -638,8 +557,7 @@ class IICClusterer(
         X_new : ndarray of shape (n_samples, n_clusters)
             Soft cluster assignments; each row sums to 1.
         """
-        X = self._validate_for_inference(X)
-        return self._proba(X)
+        return super().transform(X)
 
     def score(self, X, y=None):
         """Mutual information of the chosen head on ``X`` (higher is better).
@@ -681,7 +599,7 @@ class IICClusterer(
 
     # Fitted attributes stored as arrays, and as JSON values, by ``save``.
     _saved_arrays = ("labels_",)
-    _saved_values = ("chosen_head_", "n_iter_", "history_")
+    _saved_values = ("chosen_head_", "n_iter_", "history_", "_max_abs_input_")
 
     def _module_config(self):
         """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""
@@ -730,8 +648,3 @@ class IICClusterer(
     @property
     def _n_features_out(self):
         return self.module_.main_heads[0].out_features
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

@@ -393,7 +393,7 @@ default="davies_bouldin"
     Examples
     --------
     >>> from sklearn.datasets import make_blobs
-    >>> from skdec._select_k import select_n_clusters
+    >>> from skdec import select_n_clusters
     >>> Z, _ = make_blobs(n_samples=300, centers=4, random_state=0,
     ...                   cluster_std=0.5)
     >>> best_k, scores, centers = select_n_clusters(Z, range(2, 8),

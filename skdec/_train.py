@@ -8,6 +8,8 @@ Losses are accumulated on the device and read back once per epoch, so the
 loops do not synchronise with the host at every step.
 """
 
+import time
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -135,6 +137,7 @@ def _fit_reconstruction(
     history = []
     bar = _progress(range(epochs), enabled=progress, desc=stage)
     for epoch in bar:
+        start = time.perf_counter()
         total = torch.zeros((), device=device)
         for idx in _minibatches(len(X), batch_size, generator, device):
             x = _take(X, idx, device)
@@ -147,7 +150,10 @@ def _fit_reconstruction(
             total += loss.detach() * len(idx)
         mean_loss = total.item() / len(X)
         _check_finite(mean_loss, stage)
-        history.append({"stage": stage, "epoch": epoch, "loss": mean_loss})
+        seconds = time.perf_counter() - start
+        history.append(
+            {"stage": stage, "epoch": epoch, "loss": mean_loss, "seconds": seconds}
+        )
         bar.set_postfix(loss=f"{mean_loss:.4g}")
     return history
 
@@ -249,16 +255,28 @@ def pretrain_layerwise(
 # Clustering stage
 
 
-def refresh_target(module, X, *, device):
+def refresh_target(module, X, *, device, reconstruction=False):
     """Soft assignment of the whole of ``X`` in batches, and its target.
 
-    Returns ``(p, labels, kl)``: the target distribution P (on ``device``),
-    the hard labels argmax Q, and ``KL(P || Q)`` as a float.
+    Returns ``(p, labels, kl, mse)``: the target distribution P (on
+    ``device``), the hard labels argmax Q, ``KL(P || Q)`` as a float and, with
+    ``reconstruction``, the mean squared reconstruction error (else None),
+    computed in the same pass.
     """
-    log_q = map_batches(lambda x: module(x)[1], X, device=device)
+
+    def forward(x):
+        z, log_q = module(x)
+        if not reconstruction:
+            return log_q
+        error = (module.autoencoder.decode(z) - x).pow(2).mean(dim=1, keepdim=True)
+        return torch.cat([log_q, error], dim=1)
+
+    out = map_batches(forward, X, device=device)
+    log_q = out[:, : len(module.centroids)]
+    mse = out[:, -1].mean().item() if reconstruction else None
     q = log_q.exp()
     p = target_distribution(q)
-    return p, q.argmax(dim=1), kl_divergence(p, log_q).item()
+    return p, q.argmax(dim=1), kl_divergence(p, log_q).item(), mse
 
 
 def train_clustering(
@@ -297,21 +315,33 @@ def train_clustering(
     previous_labels = None
     converged = False
     n_iter = 0
+    start = time.perf_counter()
     bar = _progress(range(max_iter), enabled=progress, desc="clustering")
     while True:
         if n_iter % update_interval == 0:
-            p, labels, kl = refresh_target(module, X, device=device)
+            p, labels, kl, mse = refresh_target(
+                module, X, device=device, reconstruction=gamma is not None
+            )
+            # ``loss`` is the stage's objective on the whole data at the
+            # refresh: KL(P || Q) for DEC, MSE + gamma KL(P || Q) for IDEC.
             record = {
                 "stage": "clustering",
                 "iteration": n_iter,
+                "loss": kl if gamma is None else mse + gamma * kl,
                 "kl": kl,
                 "delta_label": None,
             }
-            _check_finite(record["kl"], "clustering")
+            if gamma is not None:
+                record["reconstruction"] = mse
+            _check_finite(record["loss"], "clustering")
             if previous_labels is not None:
                 delta = (labels != previous_labels).float().mean().item()
                 record["delta_label"] = delta
                 bar.set_postfix(delta_label=f"{delta:.4f}")
+            # Wall time since the previous record: the steps of one interval
+            # and this refresh.
+            now = time.perf_counter()
+            record["seconds"], start = now - start, now
             history.append(record)
             if previous_labels is not None and record["delta_label"] < tol:
                 converged = True

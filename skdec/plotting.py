@@ -197,22 +197,110 @@ def plot_embedding(
 # Training history
 
 
-def plot_history(estimator, *, axes=None):
-    """Plot the pretraining loss, the KL loss and the label changes of a fit.
+# What the loss of each kind of epoch-based stage is, for the y-axis label.
+_EPOCH_LOSSES = {
+    "pretrain": "reconstruction MSE",
+    "overcluster": "IIC loss -I(P) (nats)",
+    "main": "IIC loss -I(P) (nats)",
+}
 
-    Three panels, from ``estimator.history_``: the mean reconstruction loss of
-    each pretraining stage per epoch (one line per stage); ``KL(P || Q)`` at
-    each refresh of the target distribution; and the fraction of labels that
-    changed since the previous refresh, with the stopping threshold ``tol``.
+
+def _epoch_stages(history):
+    """Epoch-based stage records (pretraining, IIC's passes) grouped by stage."""
+    stages = {}
+    for record in history:
+        if "epoch" in record and record["stage"] != "head_selection":
+            stages.setdefault(record["stage"], []).append(record)
+    return stages
+
+
+def _epoch_loss_label(stages):
+    kinds = {
+        _EPOCH_LOSSES[s.split("_")[0]]
+        for s in stages
+        if s.split("_")[0] in _EPOCH_LOSSES
+    }
+    return kinds.pop() if len(kinds) == 1 else "loss"
+
+
+def _plot_epoch_stages(ax, stages):
+    # IIC alternates its two passes within an epoch: they share the x-axis.
+    # Pretraining stages run one after the other: they follow each other.
+    sequential = all(stage.startswith("pretrain") for stage in stages)
+    offset = 0
+    for stage, records in stages.items():
+        epochs = offset + np.array([r["epoch"] for r in records]) + 1
+        ax.plot(epochs, [r["loss"] for r in records], label=stage)
+        if sequential:
+            offset = epochs[-1]
+    if stages and all(r["loss"] > 0 for rs in stages.values() for r in rs):
+        ax.set_yscale("log")
+    if stages:
+        ax.legend(fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no pretraining", ha="center", transform=ax.transAxes)
+    title = "Pretraining" if sequential else "Training"
+    ax.set(title=title, xlabel="epoch", ylabel=_epoch_loss_label(stages))
+
+
+def _plot_clustering(ax_loss, ax_delta, clustering, tol):
+    iterations = [r["iteration"] for r in clustering]
+    ax_loss.plot(iterations, [r["loss"] for r in clustering], marker=".")
+    idec = any("reconstruction" in r for r in clustering)
+    ylabel = "MSE + gamma KL(P || Q)" if idec else "KL(P || Q)"
+    ax_loss.set(title="Clustering", xlabel="iteration", ylabel=ylabel)
+    # P is recomputed from a sharper Q at each refresh, so the objective is
+    # measured against a moving target: it can rise while clusters improve.
+    ax_loss.annotate(
+        "P sharpens at each refresh:\nthe loss may rise as clusters improve",
+        (0.02, 0.98),
+        xycoords="axes fraction",
+        va="top",
+        fontsize="x-small",
+        color="grey",
+    )
+
+    changed = [r for r in clustering if r["delta_label"] is not None]
+    ax_delta.plot(
+        [r["iteration"] for r in changed],
+        [r["delta_label"] for r in changed],
+        marker=".",
+        label="changed labels",
+    )
+    if tol:
+        ax_delta.axhline(tol, color="grey", linestyle="--", label=f"tol = {tol:g}")
+    if any(r["delta_label"] > 0 for r in changed):
+        ax_delta.set_yscale("log")
+    ax_delta.legend(fontsize="small")
+    ax_delta.set(
+        title="Label changes", xlabel="iteration", ylabel="fraction of labels changed"
+    )
+
+
+def plot_history(estimator, *, axes=None):
+    """Plot the training history of any skdec estimator.
+
+    The panels come from ``estimator.history_``:
+
+    - "Pretraining" (DEC, IDEC): the mean reconstruction loss of each
+      pretraining stage per epoch, one line per stage, one after the other;
+      "Training" (IIC): the loss ``-I(P)`` of each kind of head per epoch.
+    - "Clustering" (DEC, IDEC): the clustering stage's objective at each
+      refresh of the target distribution, ``KL(P || Q)`` for DEC and
+      ``MSE + gamma KL(P || Q)`` for IDEC. ``P`` is recomputed from a
+      sharper ``Q`` at each refresh, so this curve can rise while the
+      clustering improves; a note on the panel says so.
+    - "Label changes" (DEC, IDEC): the fraction of labels that changed since
+      the previous refresh, with the stopping threshold ``tol``.
 
     Parameters
     ----------
-    estimator : DECClusterer
+    estimator : DECClusterer, IDECClusterer or IICClusterer
         A fitted estimator with ``history_``.
 
-    axes : sequence of three matplotlib.axes.Axes, default=None
-        Axes for the three panels. None creates a new figure with one row of
-        three panels.
+    axes : sequence of matplotlib.axes.Axes, default=None
+        Axes for the panels: three for an estimator with a clustering stage,
+        one otherwise. None creates a new figure with one row of panels.
 
     Returns
     -------
@@ -233,49 +321,25 @@ def plot_history(estimator, *, axes=None):
     ['Pretraining', 'Clustering', 'Label changes']
     """
     check_is_fitted(estimator)
-    if axes is None:
-        fig, axes = _pyplot().subplots(1, 3, figsize=(12, 3.5), layout="constrained")
-    elif len(axes) != 3:
-        raise ValueError(f"axes must hold three Axes, got {len(axes)}.")
-    ax_pre, ax_kl, ax_delta = axes
     history = estimator.history_
-
-    stages = {}
-    for record in history:
-        if record["stage"] != "clustering":
-            stages.setdefault(record["stage"], []).append(record)
-    offset = 0
-    for stage, records in stages.items():
-        epochs = offset + np.array([r["epoch"] for r in records]) + 1
-        ax_pre.plot(epochs, [r["loss"] for r in records], label=stage)
-        offset = epochs[-1]
-    if stages:
-        ax_pre.set_yscale("log")
-        ax_pre.legend(fontsize="small")
-    else:
-        ax_pre.text(0.5, 0.5, "no pretraining", ha="center", transform=ax_pre.transAxes)
-    ax_pre.set(title="Pretraining", xlabel="epoch", ylabel="reconstruction MSE")
-
     clustering = [r for r in history if r["stage"] == "clustering"]
-    iterations = [r["iteration"] for r in clustering]
-    ax_kl.plot(iterations, [r["kl"] for r in clustering], marker=".")
-    ax_kl.set(title="Clustering", xlabel="iteration", ylabel="KL(P || Q)")
-
-    changed = [r for r in clustering if r["delta_label"] is not None]
-    ax_delta.plot(
-        [r["iteration"] for r in changed],
-        [r["delta_label"] for r in changed],
-        marker=".",
-        label="changed labels",
-    )
-    tol = getattr(estimator, "tol", None)
-    if tol:
-        ax_delta.axhline(tol, color="grey", linestyle="--", label=f"tol = {tol:g}")
-    if any(r["delta_label"] > 0 for r in changed):
-        ax_delta.set_yscale("log")
-    ax_delta.legend(fontsize="small")
-    ax_delta.set(title="Label changes", xlabel="iteration", ylabel="fraction")
-    return ax_pre.figure
+    n_panels = 3 if clustering else 1
+    if axes is None:
+        fig, axes = _pyplot().subplots(
+            1,
+            n_panels,
+            figsize=(4 * n_panels, 3.5),
+            layout="constrained",
+            squeeze=False,
+        )
+        axes = axes[0]
+    elif len(axes) != n_panels:
+        word = "three Axes" if n_panels == 3 else "one Axes"
+        raise ValueError(f"axes must hold {word} for this history, got {len(axes)}.")
+    _plot_epoch_stages(axes[0], _epoch_stages(history))
+    if clustering:
+        _plot_clustering(axes[1], axes[2], clustering, getattr(estimator, "tol", None))
+    return axes[0].figure
 
 
 # ---------------------------------------------------------------------------
@@ -325,8 +389,8 @@ def plot_cluster_examples(
     >>> from skdec.plotting import plot_cluster_examples
     >>> X = load_digits().data[:300] / 16
     >>> dec = DECClusterer(n_clusters=3, hidden_dims=(16,), latent_dim=2,
-    ...                    pretrain_epochs=2, max_iter=20, update_interval=5,
-    ...                    random_state=0).fit(X)
+    ...                    pretrain_optimizer="adam", pretrain_epochs=10,
+    ...                    max_iter=20, update_interval=5, random_state=0).fit(X)
     >>> fig = plot_cluster_examples(dec, X, (8, 8), n_examples=5)
     >>> len(fig.axes)
     15

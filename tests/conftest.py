@@ -16,6 +16,34 @@ TINY = dict(
     update_interval=5,
     n_init=2,
 )
+# IIC's: small enough that a fit takes a fraction of a second on one CPU
+# thread, large enough that three blobs are found (check_clustering needs
+# ARI > 0.4).
+TINY_IIC = dict(
+    hidden_dims=(32,),
+    n_heads=3,
+    overcluster_factor=2,
+    max_epochs=30,
+    batch_size=16,
+    learning_rate=0.01,
+)
+
+
+def tiny_estimators(n_clusters=None, **params):
+    """One tiny, seeded instance of every skdec estimator.
+
+    The one place where tests configure them all; ``n_clusters=None`` keeps
+    each estimator's default.
+    """
+    from skdec import DECClusterer, IDECClusterer, IICClusterer
+
+    if n_clusters is not None:
+        params["n_clusters"] = n_clusters
+    return [
+        DECClusterer(**TINY, random_state=0, **params),
+        IDECClusterer(**TINY, random_state=0, **params),
+        IICClusterer(**TINY_IIC, random_state=0, **params),
+    ]
 
 
 @pytest.fixture

@@ -108,12 +108,17 @@ def test_convergence_warning_when_max_iter_is_reached(blobs):
 def test_history_records_each_stage(blobs, pretrain, n_records):
     X, _ = blobs
     dec = _fit(X, pretrain=pretrain, pretrain_epochs=3)
-    pre = [r for r in dec.history_ if r["stage"] != "clustering"]
+    pre = [r for r in dec.history_ if r["stage"].startswith("pretrain")]
     assert len(pre) == n_records
-    assert all(np.isfinite(r["loss"]) for r in pre)
+    # Pretraining, one k-means start, then the clustering stage's refreshes.
+    stages = [r["stage"] for r in dec.history_]
+    assert stages[len(pre)] == "init" and stages.count("init") == 1
+    assert set(stages[len(pre) + 1 :]) == {"clustering"}
     clustering = [r for r in dec.history_ if r["stage"] == "clustering"]
     assert clustering[0]["iteration"] == 0 and clustering[0]["delta_label"] is None
     assert all(0 <= r["delta_label"] <= 1 for r in clustering[1:])
+    # DEC's clustering objective is KL(P || Q).
+    assert all(r["loss"] == r["kl"] for r in clustering)
 
 
 def test_layerwise_pretraining_reduces_reconstruction_loss(blobs):

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.metrics import adjusted_rand_score
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdec._iic import IICClusterer
 from skdec._iic_nn import iic_loss, joint_distribution, mutual_information
@@ -21,16 +20,8 @@ from skdec._perturb import (
     warp_images,
 )
 
-# Small enough that a fit takes a fraction of a second on one CPU thread,
-# large enough that three blobs are found (check_clustering needs ARI > 0.4).
-TINY = dict(
-    hidden_dims=(32,),
-    n_heads=3,
-    overcluster_factor=2,
-    max_epochs=30,
-    batch_size=16,
-    learning_rate=0.01,
-)
+from .conftest import TINY_IIC as TINY
+
 # For the shared fit on separated blobs: fewer, larger batches.
 BLOBS = {**TINY, "max_epochs": 20, "batch_size": 50}
 # For tests where the quality of the clustering does not matter.
@@ -41,15 +32,6 @@ FAST = {**TINY, "max_epochs": 3}
 def digits():
     X, y = load_digits(return_X_y=True)
     return (X[:300] / 16).astype(np.float32), y[:300]
-
-
-# ---------------------------------------------------------------------------
-# scikit-learn compatibility
-
-
-@parametrize_with_checks([IICClusterer(**TINY, random_state=0)])
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 # ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from skdec import DECClusterer
+from skdec import DECClusterer, IDECClusterer, IICClusterer
 from skdec.metrics import cluster_accuracy
 from skdec.plotting import (
     plot_cluster_examples,
@@ -15,7 +15,7 @@ from skdec.plotting import (
     plot_history,
 )
 
-from .conftest import TINY
+from .conftest import TINY, TINY_IIC
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -141,6 +141,34 @@ def test_plot_history_without_pretraining_and_on_given_axes(data):
     assert axes[0].texts[0].get_text() == "no pretraining"
     with pytest.raises(ValueError, match="three Axes"):
         plot_history(dec, axes=axes[:2])
+
+
+def test_plot_history_of_idec_names_its_objective(data):
+    idec = IDECClusterer(n_clusters=3, **TINY, random_state=0).fit(data[0])
+    _, ax_loss, _ = plot_history(idec).axes
+    clustering = [r for r in idec.history_ if r["stage"] == "clustering"]
+    np.testing.assert_allclose(
+        ax_loss.get_lines()[0].get_ydata(), [r["loss"] for r in clustering]
+    )
+    assert ax_loss.get_ylabel() == "MSE + gamma KL(P || Q)"
+    # The note on the rising objective is on the panel.
+    assert "may rise" in ax_loss.texts[0].get_text()
+
+
+def test_plot_history_of_iic_draws_its_passes(data):
+    iic = IICClusterer(n_clusters=3, **TINY_IIC, random_state=0)
+    iic.set_params(max_epochs=4).fit(data[0])
+    (ax,) = plot_history(iic).axes
+    assert ax.get_title() == "Training"
+    assert ax.get_ylabel() == "IIC loss -I(P) (nats)"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"overcluster", "main"}
+    main = [r["loss"] for r in iic.history_ if r["stage"] == "main"]
+    np.testing.assert_allclose(lines["main"].get_ydata(), main)
+    # Both passes of an epoch share its x position.
+    np.testing.assert_array_equal(lines["main"].get_xdata(), [1, 2, 3, 4])
+    with pytest.raises(ValueError, match="one Axes"):
+        plot_history(iic, axes=[ax, ax, ax])
 
 
 # ---------------------------------------------------------------------------

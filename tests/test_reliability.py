@@ -13,7 +13,6 @@ import torch
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-import skdec._dec
 from skdec import DECClusterer
 from skdec._nn import log_soft_assignment, target_distribution
 
@@ -170,49 +169,6 @@ def test_no_convergence_warning_when_not_due(params):
         warnings.simplefilter("error", ConvergenceWarning)
         est.fit(_data())
     assert est.n_iter_ < est.max_iter or est.max_iter == 0
-
-
-# ---------------------------------------------------------------------------
-# Interruption
-
-
-def _interrupt(*args, **kwargs):
-    raise KeyboardInterrupt
-
-
-@pytest.mark.parametrize("stage", ["pretrain_layerwise", "train_clustering"])
-def test_interrupted_first_fit_leaves_estimator_unfitted(monkeypatch, stage):
-    est = DECClusterer(3, **TINY, pretrain="layerwise", random_state=0)
-    params = est.get_params()
-    monkeypatch.setattr(skdec._dec, stage, _interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        est.fit(_data())
-    with pytest.raises(NotFittedError):
-        check_is_fitted(est)
-    assert not hasattr(est, "n_features_in_")
-    assert not [name for name in vars(est) if name.endswith("_")]
-    assert est.get_params() == params
-
-
-@pytest.mark.parametrize("stage", ["pretrain_layerwise", "train_clustering"])
-def test_interrupted_refit_keeps_the_previous_fit(monkeypatch, stage):
-    X = _data()
-    est = DECClusterer(3, **TINY, pretrain="layerwise", random_state=0).fit(X)
-    before = dict(vars(est))
-    proba = est.predict_proba(X)
-    weights = {k: v.clone() for k, v in est.module_.state_dict().items()}
-
-    monkeypatch.setattr(skdec._dec, stage, _interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        est.fit(_data(n_features=4))  # would change n_features_in_
-
-    assert vars(est).keys() == before.keys()
-    for name, value in before.items():
-        assert vars(est)[name] is value, name
-    assert est.n_features_in_ == 6
-    for key, value in est.module_.state_dict().items():
-        assert torch.equal(value, weights[key]), key
-    np.testing.assert_array_equal(est.predict_proba(X), proba)
 
 
 # ---------------------------------------------------------------------------

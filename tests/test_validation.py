@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.exceptions import NotFittedError
 
-import skdec._dec
+import skdec._base
 from skdec import DECClusterer
 
 from .conftest import TINY
@@ -28,13 +28,13 @@ def _raise_started(*args, **kwargs):
 @pytest.fixture
 def no_training(monkeypatch):
     """Make the first step of training (placing X on the device) fail loudly."""
-    monkeypatch.setattr(skdec._dec, "to_training_tensor", _raise_started)
+    monkeypatch.setattr(skdec._base, "to_training_tensor", _raise_started)
 
 
 @pytest.fixture
 def no_inference(monkeypatch):
     """Make the batched forward pass of inference fail loudly."""
-    monkeypatch.setattr(skdec._dec, "map_batches_numpy", _raise_started)
+    monkeypatch.setattr(skdec._base, "map_batches_numpy", _raise_started)
 
 
 def _assert_not_from_torch(excinfo):
@@ -204,6 +204,6 @@ def test_dataframe_with_other_column_names_is_refused(monkeypatch):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(_data(), columns=["a", "b", "c", "d"])
     est = DECClusterer(3, **TINY, random_state=0).fit(df)
-    monkeypatch.setattr(skdec._dec, "map_batches_numpy", _raise_started)
+    monkeypatch.setattr(skdec._base, "map_batches_numpy", _raise_started)
     with pytest.raises(ValueError, match="feature names should match"):
         est.predict(df.rename(columns={"a": "z"}))

@@ -5,6 +5,7 @@ The torch modules live in :mod:`skdec._nn` and the loops in
 numpy results, so no torch type crosses the public API.
 """
 
+import copy
 import time
 import warnings
 from numbers import Integral, Real
@@ -22,8 +23,9 @@ from ._base import (
     _seed,
     check_finite_weights,
 )
-from ._nn import DECModule, StackedAutoencoder, target_distribution
+from ._nn import DECModule, StackedAutoencoder
 from ._select_k import CRITERIA, select_n_clusters
+from ._silhouette import capped_silhouette
 from ._train import (
     auto_pretrain_learning_rate,
     map_batches,
@@ -40,6 +42,28 @@ def _embedding_spread(embedding):
     """Root mean squared distance of the embedded points to their mean."""
     centred = embedding - embedding.mean(dim=0)
     return float(centred.pow(2).sum(dim=1).mean().sqrt())
+
+
+def _init_record(embedding, centers, start):
+    """History record of the k-means start of the clustering stage."""
+    _, distances = pairwise_distances_argmin_min(embedding, centers)
+    return {
+        "stage": "init",
+        # k-means' objective per sample: mean squared distance to the
+        # nearest centroid.
+        "loss": float(np.mean(distances**2)),
+        "n_clusters": len(centers),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+@torch.no_grad()
+def _embed_and_assign(module, X, device):
+    """Embedding and log Q of the training tensor ``X``, as numpy arrays."""
+    out = map_batches(lambda x: torch.cat(module(x), dim=1), X, device=device)
+    out = out.cpu().numpy()
+    latent_dim = module.centroids.shape[1]
+    return out[:, :latent_dim], out[:, latent_dim:]
 
 
 def _check_n_clusters_range(n_clusters_range, n_samples):
@@ -89,9 +113,9 @@ class DECClusterer(_BaseDeepClusterer):
     ----------
     n_clusters : int or "auto", default=8
         Number of clusters. With "auto", every value in ``n_clusters_range``
-        is tried by k-means on the embedding of the one pretrained
-        autoencoder and the best by the label-free ``n_clusters_criterion``
-        is kept, so the search costs little more than one fit.
+        is tried on the one pretrained autoencoder, as
+        ``n_clusters_search`` says, and the best by a label-free criterion
+        is kept.
 
     n_clusters_range : tuple of int, default=(2, 20)
         Smallest and largest number of clusters tried when
@@ -104,6 +128,17 @@ class DECClusterer(_BaseDeepClusterer):
         The criteria are described in the :ref:`User Guide <choosing_k>`;
         the measurements behind the default are in
         ``benchmarks/choosing_k.md``.
+
+    n_clusters_search : {"kmeans", "clustering"}, default="kmeans"
+        How ``n_clusters="auto"`` tries the candidates; ignored otherwise.
+        "kmeans" scores a k-means fit per candidate on the pretrained
+        embedding with ``n_clusters_criterion``: it costs little more than
+        one fit. "clustering" runs DEC's clustering stage for every
+        candidate, each from a copy of the pretrained autoencoder, and keeps
+        the one whose clustering has the best :meth:`score` (the silhouette
+        in its embedding; ``n_clusters_criterion`` is not used): one
+        pretraining plus one clustering stage per candidate. The costs and
+        accuracies of both are in ``benchmarks/choosing_k.md``.
 
     hidden_dims : tuple of int, default=(500, 500, 2000)
         Widths of the encoder's hidden layers; the decoder mirrors them. The
@@ -208,7 +243,10 @@ class DECClusterer(_BaseDeepClusterer):
 
     n_clusters_scores_ : ndarray of shape (n_candidates,)
         The selection criterion for each candidate, to plot against
-        ``n_clusters_candidates_``; NaN when ``n_clusters`` is an int.
+        ``n_clusters_candidates_`` (:func:`skdec.plotting.plot_n_clusters`);
+        NaN when ``n_clusters`` is an int. With
+        ``n_clusters_search="clustering"``, the silhouette of each
+        candidate's clustering.
 
     n_iter_ : int
         Optimisation steps run in the clustering stage.
@@ -276,6 +314,7 @@ class DECClusterer(_BaseDeepClusterer):
         ],
         "n_clusters_range": ["array-like"],
         "n_clusters_criterion": [StrOptions(set(CRITERIA))],
+        "n_clusters_search": [StrOptions({"kmeans", "clustering"})],
         "hidden_dims": ["array-like"],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="neither")],
@@ -303,6 +342,7 @@ class DECClusterer(_BaseDeepClusterer):
         *,
         n_clusters_range=(2, 20),
         n_clusters_criterion="davies_bouldin",
+        n_clusters_search="kmeans",
         hidden_dims=(500, 500, 2000),
         latent_dim=10,
         alpha=1.0,
@@ -325,6 +365,7 @@ class DECClusterer(_BaseDeepClusterer):
         self.n_clusters = n_clusters
         self.n_clusters_range = n_clusters_range
         self.n_clusters_criterion = n_clusters_criterion
+        self.n_clusters_search = n_clusters_search
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
         self.alpha = alpha
@@ -384,9 +425,16 @@ class DECClusterer(_BaseDeepClusterer):
 
         start = time.perf_counter()
         embedding = self._initial_embedding(autoencoder, X, device)
-        if self.n_clusters == "auto":
+        if self.n_clusters != "auto":
+            candidates, scores = [self.n_clusters], [np.nan]
+            centers = self._kmeans_centroids(embedding, self.n_clusters, _seed(rng))
+            history.append(_init_record(embedding, centers, start))
+            module, n_iter, clustering_history = self._cluster(
+                autoencoder, centers, X, setup
+            )
+        elif self.n_clusters_search == "kmeans":
             candidates = _check_n_clusters_range(self.n_clusters_range, len(X))
-            n_clusters, scores, centers = select_n_clusters(
+            _, scores, centers = select_n_clusters(
                 embedding,
                 candidates,
                 criterion=self.n_clusters_criterion,
@@ -394,25 +442,34 @@ class DECClusterer(_BaseDeepClusterer):
                 random_state=_seed(rng),
             )
             scores = [scores[k] for k in candidates]
+            history.append(_init_record(embedding, centers, start))
+            module, n_iter, clustering_history = self._cluster(
+                autoencoder, centers, X, setup
+            )
         else:
-            n_clusters, scores = self.n_clusters, [np.nan]
-            candidates = [n_clusters]
-            kmeans = KMeans(n_clusters, n_init=self.n_init, random_state=_seed(rng))
-            centers = kmeans.fit(embedding).cluster_centers_
-        _, distances = pairwise_distances_argmin_min(embedding, centers)
-        history.append(
-            {
-                "stage": "init",
-                # k-means' objective per sample: mean squared distance to
-                # the nearest centroid.
-                "loss": float(np.mean(distances**2)),
-                "n_clusters": int(n_clusters),
-                "seconds": time.perf_counter() - start,
-            }
-        )
+            candidates = _check_n_clusters_range(self.n_clusters_range, len(X))
+            module, n_iter, scores, search_history, clustering_history = self._search(
+                autoencoder, embedding, candidates, X, setup
+            )
+            history += search_history
 
-        module = DECModule(autoencoder, centers, self.alpha).to(device)
-        n_iter, converged, clustering_history = train_clustering(
+        self.module_ = module
+        self.history_ = history + clustering_history
+        self.n_iter_ = n_iter
+        self.n_clusters_ = int(len(module.centroids))
+        self.n_clusters_candidates_ = np.asarray(candidates)
+        self.n_clusters_scores_ = np.asarray(scores, dtype=float)
+        self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
+        return self
+
+    def _kmeans_centroids(self, embedding, n_clusters, seed):
+        kmeans = KMeans(n_clusters, n_init=self.n_init, random_state=seed)
+        return kmeans.fit(embedding).cluster_centers_
+
+    def _cluster(self, autoencoder, centers, X, setup, *, generator=None, warn=True):
+        """DEC's clustering stage from ``centers``: (module, n_iter, history)."""
+        module = DECModule(autoencoder, centers, self.alpha).to(setup.device)
+        n_iter, converged, history = train_clustering(
             module,
             X,
             max_iter=self.max_iter,
@@ -420,28 +477,66 @@ class DECClusterer(_BaseDeepClusterer):
             tol=self.tol,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
-            generator=setup.generator,
-            device=device,
+            generator=setup.generator if generator is None else generator,
+            device=setup.device,
             gamma=self._reconstruction_gamma(),
             progress=setup.progress,
         )
         check_finite_weights(module, "clustering")
-        if not converged and self.max_iter > 0:
+        if warn and not converged and self.max_iter > 0:
             warnings.warn(
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} "
                 f"steps before fewer than tol={self.tol} of the labels changed "
                 "between refreshes; increase max_iter or tol.",
                 ConvergenceWarning,
             )
+        return module, n_iter, history
 
-        self.module_ = module
-        self.history_ = history + clustering_history
-        self.n_iter_ = n_iter
-        self.n_clusters_ = int(n_clusters)
-        self.n_clusters_candidates_ = np.asarray(candidates)
-        self.n_clusters_scores_ = np.asarray(scores, dtype=float)
-        self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
-        return self
+    def _search(self, autoencoder, embedding, candidates, X, setup):
+        """``n_clusters_search="clustering"``: a clustering stage per candidate.
+
+        Every candidate starts from a copy of the one pretrained autoencoder,
+        with its own k-means start and the same seed for its mini-batches, and
+        is scored by :meth:`score`'s silhouette on the training data; the
+        best candidate's module is kept. Returns ``(module, n_iter, scores,
+        search_history, clustering_history)`` of the best candidate.
+        """
+        device = setup.device
+        seeds = [_seed(setup.rng) for _ in candidates]
+        batch_seed = _seed(setup.rng)
+        best, scores, search_history = None, [], []
+        for k, seed in zip(candidates, seeds, strict=True):
+            start = time.perf_counter()
+            centers = self._kmeans_centroids(embedding, k, seed)
+            generator = torch.Generator(device=device).manual_seed(batch_seed)
+            with warnings.catch_warnings():
+                # A candidate that does not converge is no reason to warn:
+                # only the chosen one's stage is the fit's.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                module, n_iter, history = self._cluster(
+                    copy.deepcopy(autoencoder),
+                    centers,
+                    X,
+                    setup,
+                    generator=generator,
+                    warn=False,
+                )
+            z, log_q = _embed_and_assign(module, X, device)
+            score = capped_silhouette(z, log_q.argmax(axis=1))
+            scores.append(score)
+            search_history.append(
+                {
+                    "stage": "n_clusters_search",
+                    "n_clusters": int(k),
+                    # Lower is better, as for every loss: minus the silhouette.
+                    "loss": -score,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+            if best is None or score > best[0]:
+                best = (score, module, n_iter, history)
+        _, module, n_iter, history = best
+        return module, n_iter, scores, search_history, history
 
     def _initial_embedding(self, autoencoder, X, device):
         """The embedding k-means starts from, rescaled to ``embedding_scale``."""
@@ -492,34 +587,6 @@ class DECClusterer(_BaseDeepClusterer):
         return self._map_numpy(
             self.module_.autoencoder.encode, X, out_dim=self.cluster_centers_.shape[1]
         )
-
-    def score(self, X, y=None):
-        """Negative KL divergence ``-KL(P || Q)`` of ``X`` (higher is better).
-
-        ``Q`` is the soft assignment of ``X`` and ``P`` its sharpened target,
-        so the score is DEC's own objective: it is 0 when every sample is
-        assigned to one cluster with certainty. It is label-free and is not
-        comparable across different ``n_clusters``; for choosing
-        ``n_clusters`` use the scorers of :mod:`skdec.metrics`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        score : float
-            ``-KL(P || Q)``, averaged over samples.
-        """
-        X = self._validate_for_inference(X)
-        log_q = torch.from_numpy(self._log_proba(X)).double()
-        p = target_distribution(log_q.exp())
-        kl = torch.nn.functional.kl_div(log_q, p, reduction="batchmean")
-        return -float(kl)
 
     # -- persistence protocol (used by skdec._persist) ------------------------
 

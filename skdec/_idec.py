@@ -37,10 +37,10 @@ class IDECClusterer(DECClusterer):
         uses SGD at 0.1, momentum 0.99, on USPS and REUTERS; measurements in
         the tuning log of ``benchmarks/README.md``).
 
-    n_clusters_range, n_clusters_criterion, hidden_dims, latent_dim, alpha, \
-pretrain, pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, \
-pretrain_optimizer, pretrain_learning_rate, embedding_scale, n_init, device, \
-random_state, verbose
+    n_clusters_range, n_clusters_criterion, n_clusters_search, hidden_dims, \
+latent_dim, alpha, pretrain, pretrain_epochs, dropout, max_iter, \
+update_interval, tol, batch_size, pretrain_optimizer, pretrain_learning_rate, \
+embedding_scale, n_init, device, random_state, verbose
         As in :class:`DECClusterer`, with the same defaults.
 
     Attributes
@@ -108,6 +108,7 @@ random_state, verbose
         gamma=0.1,
         n_clusters_range=(2, 20),
         n_clusters_criterion="davies_bouldin",
+        n_clusters_search="kmeans",
         hidden_dims=(500, 500, 2000),
         latent_dim=10,
         alpha=1.0,
@@ -131,6 +132,7 @@ random_state, verbose
             n_clusters,
             n_clusters_range=n_clusters_range,
             n_clusters_criterion=n_clusters_criterion,
+            n_clusters_search=n_clusters_search,
             hidden_dims=hidden_dims,
             latent_dim=latent_dim,
             alpha=alpha,

@@ -559,27 +559,24 @@ class IICClusterer(_BaseDeepClusterer):
         """
         return super().transform(X)
 
-    def score(self, X, y=None):
-        """Mutual information of the chosen head on ``X`` (higher is better).
+    def mutual_information(self, X):
+        """Mutual information of the chosen head on ``X``: IIC's objective.
 
-        IIC's own objective ``I(P)``, in nats, with ``P`` accumulated over all
-        of ``X`` and its copies perturbed as in training (``n_repeats`` per
-        sample), drawn from a fixed seed so the score is deterministic. It
-        lies in ``[0, ln n_clusters]``: high when the assignments are
-        confident, balanced and unchanged by the perturbation. It is
-        label-free and not comparable across different ``n_clusters``.
+        ``I(P)`` in nats, with ``P`` accumulated over all of ``X`` and its
+        copies perturbed as in training (``n_repeats`` per sample), drawn
+        from a fixed seed so the value is deterministic. It lies in
+        ``[0, ln n_clusters]``: high when the assignments are confident,
+        balanced and unchanged by the perturbation. Unlike :meth:`score`, it
+        is not comparable across different ``n_clusters``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Data to score.
-
-        y : Ignored
-            Not used, present for API consistency by convention.
+            Data to evaluate.
 
         Returns
         -------
-        score : float
+        mi : float
             Mutual information ``I(P)``.
         """
         X = self._validate_for_inference(X)

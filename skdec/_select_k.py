@@ -17,16 +17,13 @@ from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
     davies_bouldin_score,
-    silhouette_score,
 )
 from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils import check_array, check_random_state
 
+from ._base import _seed
 from ._nn import kl_divergence, log_soft_assignment, target_distribution
-
-# Silhouette is quadratic in the number of rows; a seeded subsample of this
-# size bounds its cost (as silhouette_scorer does) on data sets like MNIST.
-MAX_SILHOUETTE_SAMPLES = 5000
+from ._silhouette import capped_silhouette
 
 # Stability and prediction strength: random half splits per candidate and
 # k-means restarts per half. Few restarts suffice since every candidate and
@@ -47,10 +44,6 @@ ALPHA = 1.0
 
 # ---------------------------------------------------------------------------
 # Validation and shared k-means fits
-
-
-def _seed(rng):
-    return int(rng.randint(np.iinfo(np.int32).max))
 
 
 def _check_candidates(candidates, n_samples):
@@ -93,15 +86,12 @@ def _n_labels(labels):
 
 def _silhouette(Z, fits, rng, n_init):
     """Mean silhouette of the k-means labels on one shared subsample."""
-    rows = np.arange(len(Z))
-    if len(Z) > MAX_SILHOUETTE_SAMPLES:
-        rows = np.sort(rng.choice(len(Z), MAX_SILHOUETTE_SAMPLES, replace=False))
+    state = rng.get_state()
     scores = {}
     for k, fit in fits.items():
-        labels = fit.labels_[rows]
-        # Duplicated rows can leave k-means with a single label here.
-        valid = 2 <= _n_labels(labels) <= len(rows) - 1
-        scores[k] = float(silhouette_score(Z[rows], labels)) if valid else -1.0
+        # Every candidate on the same rows: rewind the generator each time.
+        rng.set_state(state)
+        scores[k] = capped_silhouette(Z, fit.labels_, rng=rng)
     return scores
 
 

@@ -27,10 +27,11 @@ from sklearn.metrics import (
     adjusted_rand_score,
     make_scorer,
     normalized_mutual_info_score,
-    silhouette_score,
 )
 from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils import check_consistent_length
+
+from ._silhouette import capped_silhouette
 
 __all__ = [
     "accuracy_scorer",
@@ -42,10 +43,6 @@ __all__ = [
     "normalized_mutual_info_score",
     "silhouette_scorer",
 ]
-
-# Silhouette is quadratic in the number of rows; a seeded subsample of this
-# size keeps a score to about a second.
-_SILHOUETTE_MAX_SAMPLES = 5000
 
 
 def _check_label_pair(labels_true, labels_pred):
@@ -330,12 +327,4 @@ def silhouette_scorer(estimator, X, y=None):
     """
     embedding = np.asarray(estimator.transform(X))
     labels = np.asarray(estimator.predict(X))
-    n_samples = embedding.shape[0]
-    if n_samples > _SILHOUETTE_MAX_SAMPLES:
-        rows = np.random.RandomState(0).choice(
-            n_samples, _SILHOUETTE_MAX_SAMPLES, replace=False
-        )
-        embedding, labels = embedding[rows], labels[rows]
-    if not 2 <= np.unique(labels).size <= labels.shape[0] - 1:
-        return -1.0
-    return float(silhouette_score(embedding, labels))
+    return capped_silhouette(embedding, labels)

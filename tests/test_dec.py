@@ -9,14 +9,14 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skdec import DECClusterer, _dec
-from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer
+from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer, silhouette_scorer
 
 from .conftest import TINY
 
@@ -139,15 +139,21 @@ def test_verbose_controls_progress_output(blobs, capsys):
     assert "clustering" in capsys.readouterr().err
 
 
-def test_score_is_negative_kl(blobs):
+def test_score_is_the_silhouette_in_the_embedding(blobs):
     X, _ = blobs
     dec = _fit(X)
-    score = dec.score(X)
-    assert score <= 0
-    q = dec.predict_proba(X).astype(np.float64)
-    w = q**2 / q.sum(0)
-    p = w / w.sum(1, keepdims=True)
-    assert score == pytest.approx(-(p * np.log(p / q)).sum(1).mean(), rel=1e-4)
+    expected = silhouette_score(dec.transform(X), dec.predict(X))
+    assert dec.score(X) == pytest.approx(expected)
+    assert dec.score(X) == silhouette_scorer(dec, X)
+
+
+def test_score_ranks_a_collapsed_fit_last(blobs):
+    X, _ = blobs
+    dec = _fit(X)
+    # Every centroid but one far away: all samples in one cluster.
+    dec.module_.centroids.data[1:] += 1e3
+    assert np.unique(dec.predict(X)).size == 1
+    assert dec.score(X) == -1.0
 
 
 def test_clone_is_unfitted_with_same_params(blobs):

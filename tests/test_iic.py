@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_digits, make_blobs
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from skdec._iic import IICClusterer
 from skdec._iic_nn import iic_loss, joint_distribution, mutual_information
@@ -264,13 +264,19 @@ def test_head_selection_ignores_labels(fitted):
     np.testing.assert_array_equal(with_labels.labels_, iic.labels_)
 
 
-def test_score_is_the_mutual_information_of_the_chosen_head(fitted):
+def test_mutual_information_of_the_chosen_head(fitted):
     X, _, iic = fitted
-    score = iic.score(X)
-    assert 0 <= score <= math.log(3)
-    assert iic.score(X) == score
+    mi = iic.mutual_information(X)
+    assert 0 <= mi <= math.log(3)
+    assert iic.mutual_information(X) == mi
     # The selection record holds the same quantity, computed during fit.
-    assert score == pytest.approx(-iic.history_[-1]["loss"], rel=1e-6)
+    assert mi == pytest.approx(-iic.history_[-1]["loss"], rel=1e-6)
+
+
+def test_score_is_the_silhouette_of_the_probabilities(fitted):
+    X, _, iic = fitted
+    expected = silhouette_score(iic.transform(X), iic.predict(X))
+    assert iic.score(X) == pytest.approx(expected)
 
 
 def test_same_random_state_same_labels_and_global_rng_untouched(fitted):

@@ -7,6 +7,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_score
 
+import skdec._silhouette
 from skdec import _select_k
 from skdec._select_k import CRITERIA, select_n_clusters
 
@@ -54,7 +55,7 @@ def test_silhouette_scores_are_sklearn_values():
 
 
 def test_silhouette_subsample_is_seeded(monkeypatch):
-    monkeypatch.setattr(_select_k, "MAX_SILHOUETTE_SAMPLES", 40)
+    monkeypatch.setattr(skdec._silhouette, "MAX_SILHOUETTE_SAMPLES", 40)
     Z, _ = _blobs(3, n_samples=200)
     kwargs = dict(criterion="silhouette", n_init=1, random_state=1)
     first = select_n_clusters(Z, [2, 3, 4], **kwargs)

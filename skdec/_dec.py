@@ -258,7 +258,7 @@ class DECClusterer(_BaseDeepClusterer):
         Names of features seen during fit, when ``X`` has string column names.
 
     history_ : list of dict
-        One record per pretraining epoch (``stage`` "pretrain_...",
+        One record per pretraining epoch (``stage="pretrain_..."``,
         ``epoch``), one for the k-means start (``stage="init"``, ``loss`` the
         mean squared distance to the nearest centroid, ``n_clusters``) and
         one per target refresh of the clustering stage

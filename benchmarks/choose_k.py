@@ -37,12 +37,16 @@ if __package__ in (None, ""):  # run as ``python benchmarks/choose_k.py``
 
 import numpy as np  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.metrics import adjusted_rand_score  # noqa: E402
+from sklearn.metrics import adjusted_rand_score, davies_bouldin_score  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.utils import check_random_state  # noqa: E402
 
 from skdec import DECClusterer, _select_k  # noqa: E402
+from skdec._dec import _embed_and_assign  # noqa: E402
+from skdec._silhouette import capped_silhouette  # noqa: E402
 from skdec.datasets import (  # noqa: E402
     load_digits_scaled,
+    load_fashion_mnist,
     make_nonlinear_blobs,
     subsample_imbalanced,
 )
@@ -258,6 +262,250 @@ def report(runs, seeds):
 
 
 # ---------------------------------------------------------------------------
+# Search modes of n_clusters="auto", and GridSearchCV (--search, --grid)
+
+SEARCH_DATASETS = (
+    "synthetic-3",
+    "synthetic-4",
+    "synthetic-6",
+    "synthetic-12",
+    "digits",
+    "fashion",
+)
+# Parameters that do not change pretraining: fits differing only in these
+# share one cached autoencoder.
+_SEARCH_ONLY = (
+    "n_clusters",
+    "n_clusters_range",
+    "n_clusters_search",
+    "n_clusters_criterion",
+    "max_iter",
+    "tol",
+    "update_interval",
+    "n_init",
+    "verbose",
+)
+
+
+def _data(dataset, seed):
+    if dataset.startswith("synthetic-"):
+        k = int(dataset.split("-")[1])
+        X, y = make_nonlinear_blobs(n_clusters=k, random_state=seed)
+    elif dataset == "fashion":
+        X, y = load_fashion_mnist(subset="test")
+    else:
+        X, y = load_digits_scaled()
+    return np.ascontiguousarray(X, dtype=np.float32), np.asarray(y)
+
+
+class _BenchDEC(DECClusterer):
+    """``DECClusterer`` that caches its pretrained autoencoder, and records the
+    ARI of every clustering stage it runs (every candidate of the
+    "clustering" search) against ``_bench_y``.
+
+    The cache holds the weights, the pretraining history (with its measured
+    seconds) and the state of the training generator after pretraining, so a
+    fit from the cache is the same computation as a fit without it.
+    """
+
+    _bench_cache = None
+    _bench_y = None
+
+    def _pretrain(self, autoencoder, X, setup):
+        import torch
+
+        params = {k: v for k, v in self.get_params().items() if k not in _SEARCH_ONLY}
+        key = json.dumps(params, sort_keys=True, default=str).encode()
+        data = X.cpu().numpy().tobytes()
+        digest = hashlib.sha256(data + key).hexdigest()[:16]
+        path = Path(self._bench_cache) / f"pretrained_{digest}.pt"
+        if path.is_file():
+            saved = torch.load(path, weights_only=False)
+            autoencoder.load_state_dict(saved["state"])
+            setup.generator.set_state(saved["generator"])
+            self._bench_cached = True
+            return saved["history"]
+        history = super()._pretrain(autoencoder, X, setup)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        saved = {
+            "state": autoencoder.state_dict(),
+            "generator": setup.generator.get_state(),
+            "history": history,
+        }
+        torch.save(saved, tmp)
+        tmp.replace(path)
+        self._bench_cached = False
+        return history
+
+    def _initial_embedding(self, autoencoder, X, device):
+        self._bench_embedding = super()._initial_embedding(autoencoder, X, device)
+        return self._bench_embedding
+
+    def _cluster(self, autoencoder, centers, X, setup, **kwargs):
+        start = time.perf_counter()
+        module, n_iter, history = super()._cluster(
+            autoencoder, centers, X, setup, **kwargs
+        )
+        seconds = time.perf_counter() - start
+        if self._bench_y is not None:
+            z, log_q = _embed_and_assign(module, X, setup.device)
+            labels = log_q.argmax(axis=1)
+            ari = adjusted_rand_score(self._bench_y, labels)
+            # Other label-free scores of the same clustering, for comparison
+            # with the silhouette after DEC that the search uses.
+            several = 2 <= np.unique(labels).size < len(labels)
+            self._bench_stages.append(
+                {
+                    "k": len(centers),
+                    "ari": ari,
+                    "n_iter": n_iter,
+                    "seconds": seconds,
+                    "davies_bouldin_after": (
+                        davies_bouldin_score(z, labels) if several else np.nan
+                    ),
+                    "silhouette_pretrained": capped_silhouette(
+                        self._bench_embedding, labels
+                    ),
+                }
+            )
+            print(
+                f"    k={len(centers)} ari={ari:.3f} n_iter={n_iter} {seconds:.1f}s",
+                flush=True,
+            )
+        return module, n_iter, history
+
+
+def search_run(dataset, seed, mode, *, cache, params=None):
+    """One ``DECClusterer(n_clusters="auto", n_clusters_search=mode)`` fit at
+    the defaults (``params`` overrides them): its pick, scores and seconds."""
+    X, y = _data(dataset, seed)
+    est = _BenchDEC(
+        n_clusters="auto", n_clusters_search=mode, random_state=seed, **(params or {})
+    )
+    est._bench_cache, est._bench_y, est._bench_stages = cache, y, []
+    start = time.perf_counter()
+    est.fit(X)
+    seconds = time.perf_counter() - start
+    pretrain = sum(
+        r["seconds"] for r in est.history_ if r["stage"].startswith("pretrain")
+    )
+    if est._bench_cached:  # the pretraining was read back: add its cost
+        seconds += pretrain
+    stages = {s["k"]: s for s in est._bench_stages}
+    true_k = len(np.unique(y))
+    return {
+        "true_k": true_k,
+        "k": int(est.n_clusters_),
+        "candidates": est.n_clusters_candidates_.tolist(),
+        "scores": est.n_clusters_scores_.tolist(),
+        # ARI of each clustering stage run (every candidate in "clustering"
+        # mode, the chosen one in "kmeans" mode) against the classes.
+        "ari": {int(k): s["ari"] for k, s in stages.items()},
+        "stage_seconds": {int(k): s["seconds"] for k, s in stages.items()},
+        "davies_bouldin_after": {
+            int(k): s["davies_bouldin_after"] for k, s in stages.items()
+        },
+        "silhouette_pretrained": {
+            int(k): s["silhouette_pretrained"] for k, s in stages.items()
+        },
+        "ari_chosen": adjusted_rand_score(y, est.labels_),
+        "seconds": seconds,
+        "pretrain_seconds": pretrain,
+    }
+
+
+GRID_PARAMS = dict(hidden_dims=(256, 64), pretrain_optimizer="adam")
+
+
+def grid_run(dataset, seed, candidates, *, cv, params=None):
+    """``GridSearchCV`` with default scoring (``score``: the silhouette) over
+    ``n_clusters``."""
+    X, y = _data(dataset, seed)
+    est = DECClusterer(random_state=seed, **{**GRID_PARAMS, **(params or {})})
+    search = GridSearchCV(est, {"n_clusters": list(candidates)}, cv=cv)
+    start = time.perf_counter()
+    search.fit(X)
+    seconds = time.perf_counter() - start
+    scores = search.cv_results_["mean_test_score"]
+    return {
+        "true_k": len(np.unique(y)),
+        "k": int(search.best_params_["n_clusters"]),
+        "candidates": list(candidates),
+        "scores": [float(s) for s in scores],
+        "ari_chosen": adjusted_rand_score(y, search.best_estimator_.predict(X)),
+        "seconds": seconds,
+    }
+
+
+def _search_tables(runs):
+    lines = [
+        "| data set (true k) | way | seed | picked k | ARI of the fit | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, r in runs.items():
+        dataset, way, seed = key.split("|")
+        lines.append(
+            f"| {dataset} ({r['true_k']}) | {way} | {seed} | {r['k']} | "
+            f"{r['ari_chosen']:.2f} | {r['seconds']:.0f} |"
+        )
+    for key, r in runs.items():
+        lines += [
+            f"\n{key.replace('|', ', ')} (true k = {r['true_k']}):\n",
+            "| | " + " | ".join(str(k) for k in r["candidates"]) + " |",
+            "|---|" + "---|" * len(r["candidates"]),
+            "| score | " + " | ".join(f"{s:.3g}" for s in r["scores"]) + " |",
+        ]
+        if len(r.get("ari", {})) > 1:
+            ari = r["ari"]
+            cells = [
+                f"{ari[str(k)]:.2f}" if str(k) in ari else "" for k in r["candidates"]
+            ]
+            lines.append("| ARI | " + " | ".join(cells) + " |")
+        for name in ("silhouette_pretrained", "davies_bouldin_after"):
+            if len(r.get(name, {})) > 1:
+                values = r[name]
+                cells = [
+                    f"{values[str(k)]:.3g}" if str(k) in values else ""
+                    for k in r["candidates"]
+                ]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _save_search(runs, output):
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "search.json").write_text(json.dumps(runs, indent=1))
+    (output / "search.md").write_text(_search_tables(runs) + "\n")
+
+
+def search_main(args):
+    path = args.output / "search.json"
+    runs = json.loads(path.read_text()) if path.is_file() else {}
+    for seed in args.seeds:
+        for dataset in args.datasets:
+            for way in args.ways:
+                key = f"{dataset}|{way}|{seed}"
+                if key in runs:
+                    continue
+                print(f"{key} ...", flush=True)
+                if way.startswith("grid"):
+                    result = grid_run(dataset, seed, range(2, 11), cv=args.cv)
+                else:
+                    result = search_run(dataset, seed, way, cache=args.cache)
+                runs[key] = result
+                # JSON keys: ints become strings; keep them so on reload.
+                runs = json.loads(json.dumps(runs))
+                _save_search(runs, args.output)
+                print(
+                    f"{key}: k={result['k']} (true {result['true_k']}) "
+                    f"{result['seconds']:.0f}s",
+                    flush=True,
+                )
+    return 0
+
+
+# ---------------------------------------------------------------------------
 # Command line
 
 
@@ -276,8 +524,24 @@ def _parse(argv):
     parser.add_argument(
         "--output", type=Path, default=Path("benchmarks/results/choose-k")
     )
+    parser.add_argument(
+        "--search",
+        default=None,
+        help="comma-separated ways of choosing k to compare on whole fits "
+        "instead of the criteria: clustering, kmeans (n_clusters='auto' at the "
+        "defaults) and grid (GridSearchCV, default scoring, n_clusters 2..10, "
+        f"{GRID_PARAMS}); data sets from {SEARCH_DATASETS}",
+    )
+    parser.add_argument("--cv", type=int, default=2, help="folds of --search grid")
     args = parser.parse_args(argv)
     args.datasets = args.datasets.split(",")
+    if args.search is not None:
+        args.ways = args.search.split(",")
+        args.seeds = [int(s) for s in args.seeds.split(",")]
+        unknown = set(args.datasets) - set(SEARCH_DATASETS)
+        if unknown:
+            parser.error(f"unknown data sets {sorted(unknown)} for --search")
+        return args
     unknown = set(args.datasets) - set(DATASETS)
     if unknown:
         parser.error(f"unknown data sets {sorted(unknown)}; choose from {DATASETS}")
@@ -288,6 +552,8 @@ def _parse(argv):
 def main(argv=None):
     args = _parse(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
+    if args.search is not None:
+        return search_main(args)
     runs = {}
     for dataset in args.datasets:
         runs[dataset] = {}

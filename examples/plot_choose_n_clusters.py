@@ -10,10 +10,12 @@ clusters the held-out fold with ``predict`` and scores it against the labels
 with the scorers of :mod:`skdec.metrics`, which ignore how clusters are
 numbered.
 
-Without labels, a heuristic is needed. The second part uses
-``n_clusters="auto"``: the autoencoder is pretrained once, k-means clusters
-its embedding for every candidate, and a label-free criterion (the
-Davies-Bouldin index by default) picks the number of clusters.
+Without labels, a heuristic is needed. The second part uses the
+label-free :meth:`~skdec.DECClusterer.score` (the silhouette of the clusters
+in the model's own embedding), which ``GridSearchCV`` uses when no
+``scoring`` is given, and then ``n_clusters="auto"``, which pretrains the
+autoencoder once and searches over the candidates on it, in either of its
+two modes; :func:`skdec.plotting.plot_n_clusters` draws what it scored.
 """
 
 # %%
@@ -31,6 +33,7 @@ from sklearn.preprocessing import MinMaxScaler
 from skdec import DECClusterer
 from skdec.datasets import load_digits_scaled
 from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer
+from skdec.plotting import plot_n_clusters
 
 X, y = load_digits_scaled()
 
@@ -70,27 +73,58 @@ ax.legend()
 plt.show()
 
 # %%
+# Without labels: ``GridSearchCV`` with the default scoring
+# ----------------------------------------------------------
+# Without ``scoring``, ``GridSearchCV`` ranks the candidates by the
+# estimator's ``score``: the silhouette of ``predict(X)`` in the space of
+# ``transform(X)``, computed on the held-out fold. It needs no labels, lies
+# in [-1, 1] and is comparable across ``n_clusters``. Each candidate is
+# still fitted once per fold.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    unlabelled = GridSearchCV(dec, {"n_clusters": candidates}, cv=2).fit(X)
+silhouette = unlabelled.cv_results_["mean_test_score"]
+print(f"best n_clusters by the silhouette: {unlabelled.best_params_['n_clusters']}")
+
+# %%
 # Without labels: ``n_clusters="auto"``
 # -------------------------------------
-# The estimator pretrains once, runs k-means for every candidate in
-# ``n_clusters_range`` on the embedding and keeps the candidate with the
-# best ``n_clusters_criterion`` (Davies-Bouldin: lower is better), from
-# whose k-means solution DEC starts (``max_iter=0`` stops there, to keep the
-# build fast). The criterion's value for every candidate is kept, to plot.
-# It is only a heuristic: it favours compact, well-separated groups, which
+# ``n_clusters="auto"`` pretrains once and compares the candidates of
+# ``n_clusters_range`` on that one autoencoder:
+#
+# - ``n_clusters_search="kmeans"`` fits k-means on the pretrained embedding
+#   for every candidate and keeps the best ``n_clusters_criterion``
+#   (Davies-Bouldin, lower is better): seconds on top of one fit.
+# - ``n_clusters_search="clustering"`` runs DEC's clustering stage for every
+#   candidate, from a copy of the pretrained autoencoder, and keeps the best
+#   silhouette after DEC: one clustering stage per candidate.
+#
+# ``plot_n_clusters`` draws the score of every candidate and the choice.
+# Both are heuristics: they favour compact, well-separated groups, which
 # need not be the classes.
-auto = DECClusterer(
-    n_clusters="auto", n_clusters_range=(4, 16), max_iter=0, **network
-).fit(X)
-print(f"n_clusters chosen without labels: {auto.n_clusters_}")
-fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(auto.n_clusters_candidates_, auto.n_clusters_scores_, marker="o")
-ax.axvline(auto.n_clusters_, color="C1", label=f"chosen: {auto.n_clusters_}")
-ax.axvline(10, color="grey", linestyle=":", label="10 digits")
-ax.set(
-    xlabel="n_clusters",
-    ylabel="Davies-Bouldin index",
-    title="Without labels (pretrained embedding)",
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+axes[0].plot(candidates, silhouette, marker="o")
+axes[0].set(
+    title="GridSearchCV, default scoring",
+    xlabel="number of clusters k",
+    ylabel="held-out silhouette",
 )
-ax.legend()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    for ax, search in zip(axes[1:], ["kmeans", "clustering"], strict=True):
+        auto = DECClusterer(
+            n_clusters="auto",
+            n_clusters_range=(6, 14),
+            n_clusters_search=search,
+            max_iter=300,
+            tol=0.01,
+            n_init=5,
+            **network,
+        ).fit(X)
+        print(f"n_clusters_search={search!r} chose {auto.n_clusters_}")
+        plot_n_clusters(auto, ax=ax)
+        ax.set_title(f'n_clusters="auto", n_clusters_search="{search}"')
+for ax in axes:
+    ax.axvline(10, color="grey", linestyle=":", label="10 digits")
+    ax.legend(fontsize="small")
 plt.show()

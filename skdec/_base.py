@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -27,6 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._data import RowSource, is_streamed, max_abs, mean_square, validate_streamed
 from ._device import resolve_device, to_training_tensor
 from ._silhouette import capped_silhouette
 from ._train import map_batches_numpy
@@ -67,13 +69,6 @@ def _check_widths(widths, name):
     return tuple(int(width) for width in widths)
 
 
-def _max_abs(X):
-    """Largest magnitude in ``X``; reductions only (``np.abs(X)`` would copy)."""
-    if X.size == 0:
-        return 0.0
-    return max(abs(float(X.max())), abs(float(X.min())))
-
-
 def check_finite_weights(module, stage):
     """Stop with advice when training left non-finite weights.
 
@@ -88,6 +83,26 @@ def check_finite_weights(module, stage):
                 "scaled: lower learning_rate/pretrain_learning_rate or scale X "
                 "(e.g. MinMaxScaler)."
             )
+
+
+def _output_dtype(X):
+    """Outputs keep a float input's dtype; other inputs get float64."""
+    return X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+
+
+def _input_scale(X):
+    """Factor applied to every row of ``X`` in fit and inference.
+
+    Sparse data (TF-IDF text, counts) has tiny entries: a unit-norm TF-IDF
+    row over 20,000 words has a mean square of 1/20,000, and an autoencoder
+    pretrained on it learns to output its mean. As the DEC paper's REUTERS
+    preprocessing did, sparse input is scaled so that its entries have unit
+    mean square. Dense input is used as given (scale it yourself).
+    """
+    if not sp.issparse(X):
+        return 1.0
+    power = mean_square(X)
+    return 1.0 if power <= 0 else float(1.0 / np.sqrt(power))
 
 
 @dataclass(frozen=True)
@@ -143,6 +158,11 @@ class _BaseDeepClusterer(
         "verbose": ["verbose"],
     }
 
+    # Fitted values every estimator saves (skdec._persist); subclasses add
+    # their own. Private ones (leading underscore) may be absent from files
+    # written by earlier versions.
+    _saved_values = ("n_iter_", "history_", "_max_abs_input_", "_input_scale_")
+
     # -- fitting ------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -167,13 +187,15 @@ class _BaseDeepClusterer(
         # estimator half-fitted: restore it exactly as it was.
         previous_state = self.__dict__.copy()
         try:
-            X = validate_data(self, X, dtype=[np.float32, np.float64])
+            X = self._validate(X, reset=True)
             self._check_fit_data(X)
             setup = self._fit_setup()
-            X_train = to_training_tensor(X, setup.device)
+            scale = _input_scale(X)
+            X_train = to_training_tensor(X, setup.device, scale=scale)
             self._fit(X_train, setup)
             check_finite_weights(self.module_, "training")
-            self._max_abs_input_ = _max_abs(X)
+            self._input_scale_ = scale
+            self._max_abs_input_ = max_abs(X)
             self.labels_ = self._log_proba(X).argmax(axis=1)
             self._warn_if_collapsed()
         except BaseException:
@@ -219,12 +241,23 @@ class _BaseDeepClusterer(
 
     # -- inference ----------------------------------------------------------
 
+    def _validate(self, X, *, reset):
+        """Validated ``X``: a float array, or a streamed input checked in chunks.
+
+        Memory maps, sparse matrices and array-likes such as h5py datasets
+        are never copied whole (see :mod:`skdec._data`).
+        """
+        if is_streamed(X):
+            validate_data(self, X, skip_check_array=True, reset=reset)
+            return validate_streamed(X)
+        return validate_data(self, X, dtype=[np.float32, np.float64], reset=reset)
+
     def _validate_for_inference(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        X = self._validate(X, reset=False)
         bound = getattr(self, "_max_abs_input_", None)
         if bound is not None:
-            largest = _max_abs(X)
+            largest = max_abs(X)
             if largest > _MAX_INPUT_GROWTH * max(bound, 1.0):
                 raise ValueError(
                     f"X holds values of magnitude {largest:.3g}, far outside the "
@@ -234,17 +267,26 @@ class _BaseDeepClusterer(
         return X
 
     def _map_numpy(self, fn, X, out_dim):
-        """``fn`` applied to numpy ``X`` in batches, checked to be finite."""
+        """``fn`` applied to ``X`` in batches (scaled as in fit), checked finite."""
+        scale = getattr(self, "_input_scale_", 1.0)
+        scaled = fn if scale == 1.0 else (lambda x: fn(x * scale))
         values = map_batches_numpy(
-            fn, X, device=_module_device(self.module_), out_dim=out_dim
+            scaled, X, device=_module_device(self.module_), out_dim=out_dim
         )
         if not np.isfinite(values).all():
             raise ValueError(
                 "The network produced non-finite values: X holds values far "
                 "outside the range seen during fit (largest magnitude "
-                f"{_max_abs(X):.3g}). Scale X as the training data was scaled."
+                f"{max_abs(X):.3g}). Scale X as the training data was scaled."
             )
         return values
+
+    def _rows(self, X):
+        """Validated ``X`` as float32 rows on the host, scaled as in fit."""
+        scale = getattr(self, "_input_scale_", 1.0)
+        if is_streamed(X):
+            return RowSource(X, scale=scale)
+        return torch.tensor(X, dtype=torch.float32) * scale
 
     def predict(self, X):
         """Assign each sample to its most probable cluster.
@@ -281,7 +323,7 @@ class _BaseDeepClusterer(
     def _proba(self, X):
         proba = np.exp(self._log_proba(X))
         proba /= proba.sum(axis=1, keepdims=True)
-        return proba.astype(X.dtype, copy=False)
+        return proba.astype(_output_dtype(X), copy=False)
 
     def transform(self, X):
         """Map ``X`` to the space in which the clusters are formed.
@@ -297,7 +339,7 @@ class _BaseDeepClusterer(
             The transformed data.
         """
         X = self._validate_for_inference(X)
-        return self._embed(X).astype(X.dtype, copy=False)
+        return self._embed(X).astype(_output_dtype(X), copy=False)
 
     def score(self, X, y=None):
         """Silhouette of the clusters where they are formed (higher is better).
@@ -387,4 +429,5 @@ class _BaseDeepClusterer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags

@@ -44,6 +44,23 @@ def _embedding_spread(embedding):
     return float(centred.pow(2).sum(dim=1).mean().sqrt())
 
 
+# Above this many rows, k-means places the initial centroids from a random
+# sample of the embedding: the restarts cost O(n_init * n) and the centroids
+# of a 100,000-row sample are as good as the full data's (measured in
+# benchmarks/README.md, "k-means start on large data").
+KMEANS_MAX_SAMPLES = 100_000
+
+
+def _kmeans_sample(embedding, seed):
+    """The rows k-means is fitted on: all, or a seeded sample of large data."""
+    if len(embedding) <= KMEANS_MAX_SAMPLES:
+        return embedding
+    rows = np.random.RandomState(seed).choice(
+        len(embedding), KMEANS_MAX_SAMPLES, replace=False
+    )
+    return embedding[np.sort(rows)]
+
+
 def _init_record(embedding, centers, start):
     """History record of the k-means start of the clustering stage."""
     _, distances = pairwise_distances_argmin_min(embedding, centers)
@@ -435,7 +452,7 @@ class DECClusterer(_BaseDeepClusterer):
         elif self.n_clusters_search == "kmeans":
             candidates = _check_n_clusters_range(self.n_clusters_range, len(X))
             _, scores, centers = select_n_clusters(
-                embedding,
+                _kmeans_sample(embedding, _seed(rng)),
                 candidates,
                 criterion=self.n_clusters_criterion,
                 n_init=self.n_init,
@@ -463,8 +480,9 @@ class DECClusterer(_BaseDeepClusterer):
         return self
 
     def _kmeans_centroids(self, embedding, n_clusters, seed):
+        """k-means with ``n_init`` restarts, on a sample of very large data."""
         kmeans = KMeans(n_clusters, n_init=self.n_init, random_state=seed)
-        return kmeans.fit(embedding).cluster_centers_
+        return kmeans.fit(_kmeans_sample(embedding, seed)).cluster_centers_
 
     def _cluster(self, autoencoder, centers, X, setup, *, generator=None, warn=True):
         """DEC's clustering stage from ``centers``: (module, n_iter, history)."""
@@ -597,7 +615,13 @@ class DECClusterer(_BaseDeepClusterer):
         "n_clusters_candidates_",
         "n_clusters_scores_",
     )
-    _saved_values = ("n_iter_", "n_clusters_", "history_", "_max_abs_input_")
+    _saved_values = (
+        "n_iter_",
+        "n_clusters_",
+        "history_",
+        "_max_abs_input_",
+        "_input_scale_",
+    )
 
     def _module_config(self):
         """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""

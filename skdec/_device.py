@@ -2,6 +2,8 @@
 
 import torch
 
+from ._data import RowSource, chunks, is_streamed
+
 # Move the whole training set to an accelerator only when it takes at most this
 # share of the free memory; otherwise keep it on the host and move batches.
 _DEVICE_DATA_SHARE = 0.25
@@ -40,15 +42,37 @@ def resolve_device(device):
     return resolved
 
 
-def to_training_tensor(X, device):
-    """``X`` as a float32 tensor, on ``device`` when it fits comfortably there.
+def _fits_on_device(n_bytes, device):
+    if device.type != "cuda":
+        return False
+    free, _ = torch.cuda.mem_get_info(device)
+    return n_bytes <= _DEVICE_DATA_SHARE * free
 
-    The copy is deliberate: inputs may be read-only memory maps, which
-    ``torch.from_numpy`` cannot wrap safely.
+
+def to_training_tensor(X, device, *, scale=1.0):
+    """``X`` as float32 rows for the training loops, times ``scale``.
+
+    In-memory arrays become a tensor, on ``device`` when they fit
+    comfortably there (the copy is deliberate: read-only inputs cannot be
+    wrapped safely). Streamed inputs (memory maps, sparse matrices, h5py or
+    zarr datasets; see :mod:`skdec._data`) go to an accelerator whole, chunk
+    by chunk, when they fit there, and are otherwise read a batch at a time
+    by a :class:`~skdec._data.RowSource`, never copied whole to the host.
     """
-    tensor = torch.tensor(X, dtype=torch.float32)
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        if tensor.element_size() * tensor.nelement() <= _DEVICE_DATA_SHARE * free:
+    n_bytes = 4 * X.shape[0] * X.shape[1]
+    if is_streamed(X):
+        if not _fits_on_device(n_bytes, device):
+            return RowSource(X, scale=scale, pin=device.type == "cuda")
+        tensor = torch.empty(tuple(X.shape), dtype=torch.float32, device=device)
+        for start, rows in chunks(X):
+            tensor[start : start + len(rows)] = torch.from_numpy(rows).to(device)
+    else:
+        tensor = torch.tensor(X, dtype=torch.float32)
+        if _fits_on_device(n_bytes, device):
             tensor = tensor.to(device)
+        elif device.type == "cuda":
+            # Host-resident data: pinned, so batches copy without blocking.
+            tensor = tensor.pin_memory()
+    if scale != 1.0:
+        tensor.mul_(scale)
     return tensor

@@ -28,6 +28,9 @@ from ._train import (
     _progress,
     _take,
 )
+from ._train import (
+    _minibatches as _shuffled,
+)
 
 # Seed of the perturbations drawn by ``score`` and by the final head
 # selection, so that both are deterministic functions of the weights and X.
@@ -59,14 +62,18 @@ def _check_image_shape(image_shape, n_features):
 # Training
 
 
-def _minibatches(n_samples, batch_size, generator, device):
-    """Index tensors of one shuffled pass; a 1-row tail joins the batch before.
+def _minibatches(n_samples, batch_size, generator, device, data_device):
+    """Row indices of one shuffled pass, on ``data_device``, where the rows are.
 
-    Batch normalisation cannot train on a single row, and a one-row joint
-    distribution carries no information anyway.
+    A 1-row tail joins the batch before: batch normalisation cannot train on
+    a single row, and a one-row joint distribution carries no information.
     """
-    order = torch.randperm(n_samples, generator=generator, device=device)
-    batches = list(torch.split(order, batch_size))
+    batches = [
+        data_idx
+        for _, data_idx in _shuffled(
+            n_samples, batch_size, generator, device, data_device
+        )
+    ]
     if len(batches) > 1 and len(batches[-1]) < 2:
         batches[-2:] = [torch.cat(batches[-2:])]
     return batches
@@ -131,7 +138,7 @@ def _train_iic(
         for kind in kinds:
             start = time.perf_counter()
             totals = torch.zeros(len(module.heads(kind)), device=device)
-            for idx in _minibatches(len(X), batch_size, generator, device):
+            for idx in _minibatches(len(X), batch_size, generator, device, X.device):
                 features, features_perturbed = _paired_features(
                     module, _take(X, idx, device), perturb, n_repeats, generator
                 )
@@ -584,7 +591,7 @@ class IICClusterer(_BaseDeepClusterer):
         device = _module_device(module)
         mi = _heads_mutual_information(
             module,
-            torch.tensor(X, dtype=torch.float32),
+            self._rows(X),
             perturb=self._perturbation(),
             n_repeats=self.n_repeats,
             seed=_SCORE_SEED,
@@ -596,7 +603,13 @@ class IICClusterer(_BaseDeepClusterer):
 
     # Fitted attributes stored as arrays, and as JSON values, by ``save``.
     _saved_arrays = ("labels_",)
-    _saved_values = ("chosen_head_", "n_iter_", "history_", "_max_abs_input_")
+    _saved_values = (
+        "chosen_head_",
+        "n_iter_",
+        "history_",
+        "_max_abs_input_",
+        "_input_scale_",
+    )
 
     def _module_config(self):
         """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""

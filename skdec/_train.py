@@ -15,6 +15,7 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from ._data import mean_square, read_rows
 from ._nn import kl_divergence, target_distribution
 
 # Rows per forward pass at inference: large enough to keep the device busy,
@@ -33,20 +34,40 @@ _MAX_GRAD_NORM = 1.0
 # Batching
 
 
-def _minibatches(n_samples, batch_size, generator, device):
-    """Yield index tensors of one shuffled pass over ``n_samples`` rows."""
+def _minibatches(n_samples, batch_size, generator, device, data_device=None):
+    """Yield ``(idx, data_idx)`` batches of one shuffled pass over the rows.
+
+    ``idx`` lives on the compute ``device`` (to index per-row state such as
+    the target P) and ``data_idx`` on ``data_device``, where the rows are:
+    the permutation moves there once per pass, not once per step, so
+    host-resident data costs no host synchronisation per step.
+    """
     order = torch.randperm(n_samples, generator=generator, device=device)
-    yield from torch.split(order, batch_size)
+    on_data = order if data_device in (None, order.device) else order.to(data_device)
+    yield from zip(
+        torch.split(order, batch_size), torch.split(on_data, batch_size), strict=True
+    )
 
 
-def _endless_minibatches(n_samples, batch_size, generator, device):
+def _endless_minibatches(n_samples, batch_size, generator, device, data_device=None):
     while True:
-        yield from _minibatches(n_samples, batch_size, generator, device)
+        yield from _minibatches(n_samples, batch_size, generator, device, data_device)
 
 
-def _take(X, idx, device):
-    """Rows ``idx`` of ``X`` on ``device`` (a no-op move when already there)."""
-    return X[idx.to(X.device)].to(device, non_blocking=True)
+def _take(X, data_idx, device):
+    """Rows ``data_idx`` of ``X`` (indices on ``X``'s device) on ``device``.
+
+    Rows gathered from pinned host memory are gathered into pinned memory,
+    so that the copy to the accelerator does not block.
+    """
+    if isinstance(X, torch.Tensor) and X.device != device and X.is_pinned():
+        rows = torch.empty(
+            (len(data_idx), *X.shape[1:]), dtype=X.dtype, pin_memory=True
+        )
+        torch.index_select(X, 0, data_idx, out=rows)
+    else:
+        rows = X[data_idx]
+    return rows.to(device, non_blocking=True)
 
 
 def _corrupt(x, rate, generator):
@@ -67,7 +88,7 @@ def map_batches(fn, X, *, device, batch_size=INFERENCE_BATCH_SIZE):
 
 @torch.no_grad()
 def map_batches_numpy(fn, X, *, device, out_dim, batch_size=INFERENCE_BATCH_SIZE):
-    """Apply ``fn`` to a numpy ``X`` in batches, filling a numpy array.
+    """Apply ``fn`` to ``X`` (numpy or streamed) in batches, into a numpy array.
 
     Only one batch of input and output lives on the device at a time, so
     memory stays bounded whatever the number of rows. Batches shorter than
@@ -75,11 +96,11 @@ def map_batches_numpy(fn, X, *, device, out_dim, batch_size=INFERENCE_BATCH_SIZE
     another summation order) for a handful of rows; padding keeps a row's
     result the same, to float32 rounding, whichever rows share its batch.
     """
-    out = np.empty((len(X), out_dim), dtype=np.float32)
-    for start in range(0, len(X), batch_size):
-        rows = X[start : start + batch_size]
+    out = np.empty((X.shape[0], out_dim), dtype=np.float32)
+    for start in range(0, X.shape[0], batch_size):
+        rows = read_rows(X, start, start + batch_size)
         batch = torch.zeros((max(len(rows), _MIN_ROWS), X.shape[1]))
-        batch[: len(rows)] = torch.tensor(rows, dtype=torch.float32)
+        batch[: len(rows)] = torch.from_numpy(rows)
         result = fn(batch.to(device))[: len(rows)]
         out[start : start + len(rows)] = result.cpu().numpy()
     return out
@@ -105,7 +126,7 @@ def auto_pretrain_learning_rate(optimizer, X):
     """Pretraining rate for ``pretrain_learning_rate="auto"`` on tensor ``X``."""
     if optimizer == "adam":
         return 1e-3
-    power = float(X.pow(2).mean())
+    power = mean_square(X)
     return 1.0 if power <= 0 else min(1.0, _MAX_SGD_RATE_TIMES_POWER / power)
 
 
@@ -139,15 +160,17 @@ def _fit_reconstruction(
     for epoch in bar:
         start = time.perf_counter()
         total = torch.zeros((), device=device)
-        for idx in _minibatches(len(X), batch_size, generator, device):
-            x = _take(X, idx, device)
+        for _, data_idx in _minibatches(
+            len(X), batch_size, generator, device, X.device
+        ):
+            x = _take(X, data_idx, device)
             loss = F.mse_loss(forward(x), x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if clip:
                 torch.nn.utils.clip_grad_norm_(parameters, _MAX_GRAD_NORM)
             optimizer.step()
-            total += loss.detach() * len(idx)
+            total += loss.detach() * len(data_idx)
         mean_loss = total.item() / len(X)
         _check_finite(mean_loss, stage)
         seconds = time.perf_counter() - start
@@ -310,7 +333,7 @@ def train_clustering(
     if gamma is not None:
         parameters += module.autoencoder.decoder_layers.parameters()
     optimizer = make_optimizer("sgd", parameters, learning_rate)
-    batches = _endless_minibatches(len(X), batch_size, generator, device)
+    batches = _endless_minibatches(len(X), batch_size, generator, device, X.device)
     history = []
     previous_labels = None
     converged = False
@@ -349,8 +372,8 @@ def train_clustering(
             previous_labels = labels
         if n_iter >= max_iter:
             break
-        idx = next(batches)
-        x = _take(X, idx, device)
+        idx, data_idx = next(batches)
+        x = _take(X, data_idx, device)
         z, log_q_batch = module(x)
         loss = kl_divergence(p[idx], log_q_batch)
         if gamma is not None:

@@ -14,6 +14,8 @@ to obtain the data sets used to evaluate Deep Embedded Clustering:
   separable in a low-dimensional latent space but are seen through a fixed
   random non-linear map, so that k-means on the observed features is clearly
   below perfect.
+- :func:`make_topic_corpus` generates a sparse TF-IDF matrix of documents
+  drawn from a few topics, DEC's text setting (REUTERS) at any size.
 - :func:`subsample_imbalanced` reproduces the class-imbalance experiment of the
   DEC paper (Xie et al., 2016).
 - :func:`load_digits_scaled` returns scikit-learn's bundled digits scaled to
@@ -36,6 +38,7 @@ __all__ = [
     "load_fashion_mnist",
     "load_mnist",
     "make_nonlinear_blobs",
+    "make_topic_corpus",
     "read_idx",
     "subsample_imbalanced",
 ]
@@ -537,6 +540,106 @@ def _check_int(value, name, minimum):
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}.")
     return int(value)
+
+
+def make_topic_corpus(
+    n_samples=2000,
+    *,
+    n_features=20000,
+    n_topics=6,
+    words_per_topic=200,
+    topic_share=0.3,
+    doc_length=(50, 200),
+    random_state=None,
+):
+    """Generate a TF-IDF matrix of documents drawn from a few topics.
+
+    The vocabulary follows a Zipf-like background distribution; each topic
+    favours its own ``words_per_topic`` words. A document of the topic picks
+    each of its ``doc_length`` words from the topic's words with probability
+    ``topic_share`` and from the background otherwise. The word counts are
+    turned into TF-IDF with unit-norm rows (``TfidfTransformer``), the usual
+    input of text clustering. The matrix is built sparse, so large corpora
+    (100,000 x 20,000) fit in memory.
+
+    Parameters
+    ----------
+    n_samples : int, default=2000
+        Number of documents.
+
+    n_features : int, default=20000
+        Size of the vocabulary.
+
+    n_topics : int, default=6
+        Number of topics, the true clusters; documents are split evenly.
+
+    words_per_topic : int, default=200
+        Number of words each topic favours (drawn without overlap).
+
+    topic_share : float, default=0.3
+        Probability that a word of a document comes from its topic's words.
+
+    doc_length : tuple of int, default=(50, 200)
+        Smallest and largest number of words of a document (uniform).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the vocabulary, the topics and the documents.
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        TF-IDF of each document, rows of unit norm, float64.
+
+    y : ndarray of shape (n_samples,)
+        Topic of each document.
+
+    Examples
+    --------
+    >>> from skdec.datasets import make_topic_corpus
+    >>> X, y = make_topic_corpus(100, n_features=500, n_topics=3,
+    ...                          words_per_topic=20, random_state=0)
+    >>> X.shape, X.format, sorted(set(y.tolist()))
+    ((100, 500), 'csr', [0, 1, 2])
+    """
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    n_samples = _check_int(n_samples, "n_samples", 1)
+    n_features = _check_int(n_features, "n_features", 1)
+    n_topics = _check_int(n_topics, "n_topics", 1)
+    words_per_topic = _check_int(words_per_topic, "words_per_topic", 1)
+    if n_topics * words_per_topic > n_features:
+        raise ValueError(
+            f"n_topics * words_per_topic = {n_topics * words_per_topic} exceeds "
+            f"n_features={n_features}."
+        )
+    if not 0 <= topic_share <= 1:
+        raise ValueError(f"topic_share must be in [0, 1], got {topic_share}.")
+    low, high = doc_length
+    low, high = _check_int(low, "doc_length[0]", 1), _check_int(high, "doc_length", 1)
+    if high < low:
+        raise ValueError(f"doc_length={doc_length!r} must be (low, high), low <= high.")
+    rng = check_random_state(random_state)
+
+    background = 1.0 / np.arange(1, n_features + 1) ** 1.1
+    background = rng.permutation(background / background.sum())
+    topic_words = rng.permutation(n_features)[: n_topics * words_per_topic]
+    topic_words = topic_words.reshape(n_topics, words_per_topic)
+
+    y = np.arange(n_samples) % n_topics
+    rng.shuffle(y)
+    lengths = rng.randint(low, high + 1, size=n_samples)
+    docs = np.repeat(np.arange(n_samples), lengths)
+    from_topic = rng.random_sample(len(docs)) < topic_share
+    words = rng.choice(n_features, size=len(docs), p=background)
+    picks = rng.randint(words_per_topic, size=int(from_topic.sum()))
+    words[from_topic] = topic_words[y[docs[from_topic]], picks]
+
+    counts = sp.csr_matrix(
+        (np.ones(len(docs)), (docs, words)), shape=(n_samples, n_features)
+    )
+    counts.sum_duplicates()
+    return TfidfTransformer().fit_transform(counts).tocsr(), y
 
 
 def make_nonlinear_blobs(

@@ -9,6 +9,8 @@ imported when a plotting function is called, not when this module is.
   cluster, as in the figures of the DEC paper.
 * :func:`plot_confusion` draws classes against clusters after the Hungarian
   matching used by :func:`skdec.metrics.cluster_accuracy`.
+* :func:`plot_n_clusters` draws the score of every candidate number of
+  clusters of an ``n_clusters="auto"`` fit, with the chosen one.
 """
 
 import numpy as np
@@ -24,6 +26,7 @@ __all__ = [
     "plot_confusion",
     "plot_embedding",
     "plot_history",
+    "plot_n_clusters",
 ]
 
 # Matrices up to this size get their counts written in the cells.
@@ -497,4 +500,113 @@ def plot_confusion(labels_true, labels_pred, *, ax=None, cmap="Blues"):
     ax.set_ylabel("true class")
     accuracy = cluster_accuracy(labels_true, labels_pred)
     ax.set_title(f"Accuracy after matching: {accuracy:.3f}")
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# Number of clusters
+
+# How select_n_clusters picks k from each criterion's scores.
+_CRITERION_RULES = {
+    "silhouette": "higher is better",
+    "calinski_harabasz": "higher is better",
+    "davies_bouldin": "lower is better",
+    "stability": "higher is better",
+    "prediction_strength": "largest k with strength >= 0.8",
+    "generalisability": "k before the sharpest drop",
+}
+
+
+def _n_clusters_criterion(estimator):
+    """The y-label for the scores of ``estimator``'s search over k."""
+    if getattr(estimator, "n_clusters_search", "kmeans") == "clustering":
+        name = type(estimator).__name__.removesuffix("Clusterer")
+        return f"silhouette after {name}"
+    criterion = estimator.n_clusters_criterion
+    rule = _CRITERION_RULES.get(criterion)
+    label = f"{criterion} of k-means"
+    return f"{label} ({rule})" if rule else label
+
+
+def plot_n_clusters(estimator, *, ax=None):
+    """Plot the score of every candidate number of clusters of an "auto" fit.
+
+    Draws ``n_clusters_scores_`` against ``n_clusters_candidates_`` and
+    marks the chosen ``n_clusters_``. The y-label names what was scored:
+    with ``n_clusters_search="clustering"`` the silhouette of each
+    candidate after its clustering stage (higher is better); with
+    ``n_clusters_search="kmeans"`` the ``n_clusters_criterion`` of a
+    k-means fit on the pretrained embedding, and whether lower or higher
+    is better (lower for the default, Davies-Bouldin).
+
+    Parameters
+    ----------
+    estimator : DECClusterer or IDECClusterer
+        An estimator fitted with ``n_clusters="auto"``.
+
+    ax : matplotlib.axes.Axes, default=None
+        Axes to draw on. None creates a new figure.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The axes drawn on: ``ax.lines[0]`` holds the scores,
+        ``ax.lines[1]`` the chosen candidate.
+
+    Raises
+    ------
+    ValueError
+        If the estimator was fitted with an integer ``n_clusters``, which
+        involves no search.
+
+    See Also
+    --------
+    skdec.select_n_clusters : The k-means search on an embedding.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec import DECClusterer
+    >>> from skdec.plotting import plot_n_clusters
+    >>> X, _ = make_blobs(n_samples=150, centers=3, n_features=6, random_state=0)
+    >>> dec = DECClusterer(n_clusters="auto", n_clusters_range=(2, 5),
+    ...                    n_clusters_search="clustering", hidden_dims=(16,),
+    ...                    latent_dim=2, pretrain_epochs=5, max_iter=20,
+    ...                    update_interval=5, random_state=0).fit(X)
+    >>> ax = plot_n_clusters(dec)
+    >>> ax.get_ylabel()
+    'silhouette after DEC'
+    >>> ax.lines[0].get_xdata().tolist()
+    [2, 3, 4, 5]
+    """
+    check_is_fitted(estimator)
+    if getattr(estimator, "n_clusters", None) != "auto" or not hasattr(
+        estimator, "n_clusters_scores_"
+    ):
+        raise ValueError(
+            "plot_n_clusters needs an estimator fitted with n_clusters='auto'; "
+            f"this one was fitted with n_clusters={estimator.n_clusters!r}, "
+            "so there was no search over the number of clusters to plot."
+        )
+    candidates = np.asarray(estimator.n_clusters_candidates_)
+    scores = np.asarray(estimator.n_clusters_scores_, dtype=float)
+    chosen = int(estimator.n_clusters_)
+    ax = _new_axes(ax)
+    ax.plot(candidates, scores, marker="o", color="C0")
+    ax.plot(
+        [chosen],
+        scores[candidates == chosen],
+        marker="*",
+        markersize=16,
+        linestyle="none",
+        color="C3",
+        label=f"chosen: {chosen}",
+    )
+    ax.set_xticks(candidates)
+    ax.legend(fontsize="small")
+    ax.set(
+        title="Search over the number of clusters",
+        xlabel="number of clusters k",
+        ylabel=_n_clusters_criterion(estimator),
+    )
     return ax

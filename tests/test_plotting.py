@@ -13,6 +13,7 @@ from skdec.plotting import (
     plot_confusion,
     plot_embedding,
     plot_history,
+    plot_n_clusters,
 )
 
 from .conftest import TINY, TINY_IIC
@@ -237,6 +238,62 @@ def test_plot_confusion_validates_labels():
 
 # ---------------------------------------------------------------------------
 # Missing matplotlib
+
+
+# ---------------------------------------------------------------------------
+# plot_n_clusters
+
+
+@pytest.mark.parametrize(
+    "search, criterion, ylabel",
+    [
+        ("clustering", "davies_bouldin", "silhouette after DEC"),
+        ("kmeans", "davies_bouldin", "davies_bouldin of k-means (lower is better)"),
+        ("kmeans", "silhouette", "silhouette of k-means (higher is better)"),
+    ],
+)
+def test_plot_n_clusters_draws_every_candidate_and_the_choice(
+    data, search, criterion, ylabel
+):
+    X, _ = data
+    dec = DECClusterer(
+        n_clusters="auto",
+        n_clusters_range=(2, 5),
+        n_clusters_search=search,
+        n_clusters_criterion=criterion,
+        **TINY,
+        random_state=0,
+    ).fit(X)
+    ax = plot_n_clusters(dec)
+    scores, chosen = ax.lines
+    np.testing.assert_array_equal(scores.get_xdata(), [2, 3, 4, 5])
+    np.testing.assert_allclose(scores.get_ydata(), dec.n_clusters_scores_)
+    np.testing.assert_array_equal(chosen.get_xdata(), [dec.n_clusters_])
+    np.testing.assert_allclose(
+        chosen.get_ydata(), [dec.n_clusters_scores_[dec.n_clusters_ - 2]]
+    )
+    assert ax.get_ylabel() == ylabel
+    assert ax.get_xlabel() == "number of clusters k"
+    assert f"chosen: {dec.n_clusters_}" in [t.get_text() for t in ax.get_legend().texts]
+
+
+def test_plot_n_clusters_on_given_axes_for_idec(data):
+    X, _ = data
+    idec = IDECClusterer(
+        n_clusters="auto",
+        n_clusters_range=(2, 3),
+        n_clusters_search="clustering",
+        **TINY,
+        random_state=0,
+    ).fit(X)
+    _, ax = plt.subplots()
+    assert plot_n_clusters(idec, ax=ax) is ax
+    assert ax.get_ylabel() == "silhouette after IDEC"
+
+
+def test_plot_n_clusters_needs_a_search(fitted):
+    with pytest.raises(ValueError, match="n_clusters='auto'.*n_clusters=3"):
+        plot_n_clusters(fitted)
 
 
 def test_missing_matplotlib_gives_a_clear_error(monkeypatch):

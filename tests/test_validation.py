@@ -9,7 +9,6 @@ import os
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 from sklearn.exceptions import NotFittedError
 
@@ -79,7 +78,6 @@ BAD_INPUTS = [
     ("1-D", _data()[:, 0], ValueError, "Expected 2D array, got 1D array"),
     ("3-D", _data().reshape(40, 2, 2), ValueError, "dim 3"),
     ("scalar", np.float64(1.0), ValueError, "Expected 2D array, got scalar"),
-    ("sparse", sp.csr_matrix(_data()), TypeError, "Sparse data was passed"),
 ]
 
 

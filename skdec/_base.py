@@ -120,6 +120,7 @@ class FitSetup:
     init_generator: torch.Generator
     generator: torch.Generator
     progress: bool
+    sparse_input: bool = False
 
 
 class StageTimer:
@@ -189,7 +190,7 @@ class _BaseDeepClusterer(
         try:
             X = self._validate(X, reset=True)
             self._check_fit_data(X)
-            setup = self._fit_setup()
+            setup = self._fit_setup(sparse_input=sp.issparse(X))
             scale = _input_scale(X)
             X_train = to_training_tensor(X, setup.device, scale=scale)
             self._fit(X_train, setup)
@@ -214,13 +215,15 @@ class _BaseDeepClusterer(
         if X.shape[0] < 2:
             raise ValueError(f"n_samples={X.shape[0]} should be >= 2.")
 
-    def _fit_setup(self):
+    def _fit_setup(self, *, sparse_input=False):
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         # Drawn in this order so that a given random_state keeps its results.
         init_generator = torch.Generator().manual_seed(_seed(rng))
         generator = torch.Generator(device=device).manual_seed(_seed(rng))
-        return FitSetup(device, rng, init_generator, generator, bool(self.verbose))
+        return FitSetup(
+            device, rng, init_generator, generator, bool(self.verbose), sparse_input
+        )
 
     def _warn_if_collapsed(self):
         n_found = np.unique(self.labels_).size

@@ -206,10 +206,13 @@ class DECClusterer(_BaseDeepClusterer):
         Learning rate of the clustering stage (SGD with momentum 0.9, as in
         the paper).
 
-    pretrain_optimizer : {"sgd", "adam"}, default="sgd"
+    pretrain_optimizer : {"auto", "sgd", "adam"}, default="auto"
         Optimiser of pretraining: SGD with momentum 0.9 (the paper's and
         DEC-keras' choice; its gradient norm is clipped at 1 so unscaled
         data cannot make it diverge) or Adam, which suits small networks.
+        "auto" is SGD for dense input and Adam for sparse input, where SGD
+        left the embedding of TF-IDF text collapsed into one cluster
+        (``benchmarks/README.md``, "Text").
 
     pretrain_learning_rate : float or "auto", default="auto"
         Learning rate of pretraining. "auto" is 1e-3 for Adam and, for SGD,
@@ -343,7 +346,7 @@ class DECClusterer(_BaseDeepClusterer):
         "tol": [Interval(Real, 0, 1, closed="both")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "pretrain_optimizer": [StrOptions({"sgd", "adam"})],
+        "pretrain_optimizer": [StrOptions({"auto", "sgd", "adam"})],
         "pretrain_learning_rate": [
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
@@ -371,7 +374,7 @@ class DECClusterer(_BaseDeepClusterer):
         tol=1e-3,
         batch_size=256,
         learning_rate=0.01,
-        pretrain_optimizer="sgd",
+        pretrain_optimizer="auto",
         pretrain_learning_rate="auto",
         embedding_scale=5.0,
         n_init=20,
@@ -575,14 +578,17 @@ class DECClusterer(_BaseDeepClusterer):
     def _pretrain(self, autoencoder, X, setup):
         if self.pretrain is None or self.pretrain_epochs == 0:
             return []
+        optimizer = self.pretrain_optimizer
+        if optimizer == "auto":
+            optimizer = "adam" if setup.sparse_input else "sgd"
         learning_rate = self.pretrain_learning_rate
         if learning_rate == "auto":
-            learning_rate = auto_pretrain_learning_rate(self.pretrain_optimizer, X)
+            learning_rate = auto_pretrain_learning_rate(optimizer, X)
         common = dict(
             epochs=self.pretrain_epochs,
             batch_size=self.batch_size,
             learning_rate=learning_rate,
-            optimizer=self.pretrain_optimizer,
+            optimizer=optimizer,
             generator=setup.generator,
             device=setup.device,
             progress=setup.progress,

@@ -120,7 +120,7 @@ embedding_scale, n_init, device, random_state, verbose
         tol=1e-3,
         batch_size=256,
         learning_rate=0.1,
-        pretrain_optimizer="sgd",
+        pretrain_optimizer="auto",
         pretrain_learning_rate="auto",
         embedding_scale=5.0,
         n_init=20,

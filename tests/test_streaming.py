@@ -183,3 +183,19 @@ def test_sparse_with_nan_is_refused():
     X_sparse.data[7] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         DECClusterer(2, **TINY).fit(X_sparse)
+
+
+def test_auto_optimizer_is_adam_for_sparse_and_sgd_for_dense():
+    X_sparse = sp.random(200, 30, density=0.2, format="csr", random_state=2)
+    params = {**TINY, "pretrain_optimizer": "auto"}
+
+    def labels(X, optimizer):
+        est = DECClusterer(3, **params, random_state=0)
+        if optimizer:
+            est.set_params(pretrain_optimizer=optimizer)
+        return _fit(est, X).labels_
+
+    np.testing.assert_array_equal(labels(X_sparse, None), labels(X_sparse, "adam"))
+    dense = X_sparse.toarray()
+    np.testing.assert_array_equal(labels(dense, None), labels(dense, "sgd"))
+    assert not np.array_equal(labels(dense, "adam"), labels(dense, "sgd"))

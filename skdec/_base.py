@@ -26,10 +26,12 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._data import RowSource, is_streamed, max_abs, mean_square, validate_streamed
 from ._device import resolve_device, to_training_tensor
+from ._distributed import Comm, current_comm
 from ._silhouette import capped_silhouette
 from ._train import map_batches_numpy
 
@@ -90,7 +92,7 @@ def _output_dtype(X):
     return X.dtype if X.dtype in (np.float32, np.float64) else np.float64
 
 
-def _input_scale(X):
+def _input_scale(X, comm=None):
     """Factor applied to every row of ``X`` in fit and inference.
 
     Sparse data (TF-IDF text, counts) has tiny entries: a unit-norm TF-IDF
@@ -102,6 +104,10 @@ def _input_scale(X):
     if not sp.issparse(X):
         return 1.0
     power = mean_square(X)
+    if comm is not None:
+        n_values = X.shape[0] * X.shape[1]
+        total, n_values = comm.sum([power * n_values, n_values])
+        power = total / n_values
     return 1.0 if power <= 0 else float(1.0 / np.sqrt(power))
 
 
@@ -121,6 +127,7 @@ class FitSetup:
     generator: torch.Generator
     progress: bool
     sparse_input: bool = False
+    comm: Comm | None = None
 
 
 class StageTimer:
@@ -154,6 +161,7 @@ class _BaseDeepClusterer(
     """
 
     _parameter_constraints: dict = {
+        "distributed": ["boolean", StrOptions({"auto"})],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -188,47 +196,83 @@ class _BaseDeepClusterer(
         # estimator half-fitted: restore it exactly as it was.
         previous_state = self.__dict__.copy()
         try:
-            X = self._validate(X, reset=True)
-            self._check_fit_data(X)
-            setup = self._fit_setup(sparse_input=sp.issparse(X))
-            scale = _input_scale(X)
+            comm = current_comm(self.distributed)
+            X = self._validate_fit_data(X, comm)
+            setup = self._fit_setup(comm, sparse_input=sp.issparse(X))
+            scale = _input_scale(X, comm)
             X_train = to_training_tensor(X, setup.device, scale=scale)
             self._fit(X_train, setup)
             check_finite_weights(self.module_, "training")
             self._input_scale_ = scale
-            self._max_abs_input_ = max_abs(X)
+            bound = max_abs(X)
+            self._max_abs_input_ = bound if comm is None else comm.max(bound)
             self.labels_ = self._log_proba(X).argmax(axis=1)
-            self._warn_if_collapsed()
+            self._warn_if_collapsed(comm)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(previous_state)
             raise
         return self
 
-    def _check_fit_data(self, X):
-        """Data-dependent checks of parameters, before any work starts."""
-        n_clusters = getattr(self, "n_clusters", None)
-        if isinstance(n_clusters, Integral) and X.shape[0] < n_clusters:
-            raise ValueError(
-                f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}."
-            )
-        if X.shape[0] < 2:
-            raise ValueError(f"n_samples={X.shape[0]} should be >= 2.")
+    def _validate_fit_data(self, X, comm):
+        """Validated ``X``; data-parallel, an error on any rank fails them all.
 
-    def _fit_setup(self, *, sparse_input=False):
+        Every rank validates its own rows; the ranks then agree, so a rank
+        with bad input (NaN, another width) makes every rank raise the same
+        error before training, instead of leaving the others waiting.
+        """
+        error = None
+        try:
+            X = self._validate(X, reset=True)
+        except (ValueError, TypeError) as exc:
+            if comm is None:
+                raise
+            error = exc
+        n_samples = None if error else X.shape[0]
+        if comm is not None:
+            comm.raise_if_any_failed(error)
+            widths = comm.gather(X.shape[1])
+            if len(set(widths)) > 1:
+                raise ValueError(
+                    "Every rank must pass rows of the same width; got "
+                    f"n_features={widths} on ranks 0 to {len(widths) - 1}."
+                )
+            n_samples = int(comm.sum(X.shape[0]))
+        self._check_fit_data(X, n_samples)
+        return X
+
+    def _check_fit_data(self, X, n_samples):
+        """Data-dependent checks of parameters, before any work starts.
+
+        ``n_samples`` counts the rows of every rank in data-parallel training.
+        """
+        n_clusters = getattr(self, "n_clusters", None)
+        if isinstance(n_clusters, Integral) and n_samples < n_clusters:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={n_clusters}."
+            )
+        if n_samples < 2:
+            raise ValueError(f"n_samples={n_samples} should be >= 2.")
+
+    def _fit_setup(self, comm=None, *, sparse_input=False):
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         # Drawn in this order so that a given random_state keeps its results.
         init_generator = torch.Generator().manual_seed(_seed(rng))
         generator = torch.Generator(device=device).manual_seed(_seed(rng))
+        # Progress bars and warnings on rank 0 only.
+        progress = bool(self.verbose) and (comm is None or comm.is_main)
         return FitSetup(
-            device, rng, init_generator, generator, bool(self.verbose), sparse_input
+            device, rng, init_generator, generator, progress, sparse_input, comm
         )
 
-    def _warn_if_collapsed(self):
-        n_found = np.unique(self.labels_).size
+    def _warn_if_collapsed(self, comm=None):
         n_asked = self._n_clusters_fitted()
-        if n_found < n_asked:
+        counts = np.bincount(self.labels_, minlength=n_asked)
+        if comm is not None:
+            counts = comm.sum(counts)
+        n_found = int(np.count_nonzero(counts))
+        if n_found < n_asked and (comm is None or comm.is_main):
             warnings.warn(
                 f"{type(self).__name__} collapsed: only {n_found} of the "
                 f"{n_asked} clusters hold training samples. The data may hold "

@@ -23,6 +23,7 @@ from ._base import (
     _seed,
     check_finite_weights,
 )
+from ._distributed import sample_rows
 from ._nn import DECModule, StackedAutoencoder
 from ._select_k import CRITERIA, select_n_clusters
 from ._silhouette import capped_silhouette
@@ -38,10 +39,18 @@ from ._train import (
 # Helpers
 
 
-def _embedding_spread(embedding):
-    """Root mean squared distance of the embedded points to their mean."""
-    centred = embedding - embedding.mean(dim=0)
-    return float(centred.pow(2).sum(dim=1).mean().sqrt())
+def _embedding_spread(embedding, comm=None):
+    """Root mean squared distance of the embedded points to their mean.
+
+    Data-parallel, that of all ranks' points together.
+    """
+    if comm is None:
+        centred = embedding - embedding.mean(dim=0)
+        return float(centred.pow(2).sum(dim=1).mean().sqrt())
+    z = embedding.double()
+    totals = comm.sum([len(z), float(z.pow(2).sum()), *z.sum(dim=0).tolist()])
+    n_rows, square, mean = totals[0], totals[1], totals[2:] / totals[0]
+    return float(np.sqrt(max(square / n_rows - float(mean @ mean), 0.0)))
 
 
 # Above this many rows, k-means places the initial centroids from a random
@@ -51,24 +60,36 @@ def _embedding_spread(embedding):
 KMEANS_MAX_SAMPLES = 100_000
 
 
-def _kmeans_sample(embedding, seed):
-    """The rows k-means is fitted on: all, or a seeded sample of large data."""
-    if len(embedding) <= KMEANS_MAX_SAMPLES:
-        return embedding
-    rows = np.random.RandomState(seed).choice(
-        len(embedding), KMEANS_MAX_SAMPLES, replace=False
-    )
-    return embedding[np.sort(rows)]
+def _kmeans_sample(embedding, seed, comm=None):
+    """The rows k-means is fitted on: all, or a seeded sample of large data.
+
+    Data-parallel, every rank contributes its share of the sample and every
+    rank receives all of it, in rank order.
+    """
+    if comm is None:
+        return sample_rows(embedding, KMEANS_MAX_SAMPLES, seed)
+    share = sample_rows(embedding, KMEANS_MAX_SAMPLES // comm.world_size, seed)
+    return np.concatenate(comm.gather(share))
 
 
-def _init_record(embedding, centers, start):
+def _on_main(comm, function, *args, **kwargs):
+    """``function(...)`` run on rank 0 and broadcast: one result for all ranks."""
+    if comm is None:
+        return function(*args, **kwargs)
+    return comm.broadcast(function(*args, **kwargs) if comm.is_main else None)
+
+
+def _init_record(embedding, centers, start, comm=None):
     """History record of the k-means start of the clustering stage."""
     _, distances = pairwise_distances_argmin_min(embedding, centers)
+    total, n_rows = float(np.sum(distances**2)), len(distances)
+    if comm is not None:
+        total, n_rows = comm.sum([total, n_rows])
     return {
         "stage": "init",
         # k-means' objective per sample: mean squared distance to the
         # nearest centroid.
-        "loss": float(np.mean(distances**2)),
+        "loss": total / n_rows,
         "n_clusters": len(centers),
         "seconds": time.perf_counter() - start,
     }
@@ -234,6 +255,16 @@ class DECClusterer(_BaseDeepClusterer):
     n_init : int, default=20
         Number of k-means restarts on the embedding (the paper's 20).
 
+    distributed : bool or "auto", default="auto"
+        "auto" trains data-parallel when the script has initialised a
+        default ``torch.distributed`` process group with more than one
+        process (for example under ``torchrun``): each rank passes its own
+        rows, gradients and whole-data statistics are combined across
+        ranks, and every rank ends with the same model (``labels_`` holds
+        the rank's own rows). False always trains on this process's rows
+        alone, for scripts that hold a process group for other reasons. See
+        the :doc:`scaling` page.
+
     device : str, default="auto"
         Torch device: "auto" uses CUDA when available and the CPU otherwise;
         "cpu", "cuda" or "cuda:N" pick one.
@@ -378,6 +409,7 @@ class DECClusterer(_BaseDeepClusterer):
         pretrain_learning_rate="auto",
         embedding_scale=5.0,
         n_init=20,
+        distributed="auto",
         device="auto",
         random_state=None,
         verbose=0,
@@ -401,6 +433,7 @@ class DECClusterer(_BaseDeepClusterer):
         self.pretrain_learning_rate = pretrain_learning_rate
         self.embedding_scale = embedding_scale
         self.n_init = n_init
+        self.distributed = distributed
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -425,44 +458,59 @@ class DECClusterer(_BaseDeepClusterer):
         """
         return super().fit(X, y)
 
-    def _check_fit_data(self, X):
+    def _check_fit_data(self, X, n_samples):
         if self.n_clusters == "auto":
-            _check_n_clusters_range(self.n_clusters_range, X.shape[0])
+            _check_n_clusters_range(self.n_clusters_range, n_samples)
         elif isinstance(self.n_clusters, bool):
             raise TypeError(f"n_clusters must be an int, got {self.n_clusters!r}.")
-        super()._check_fit_data(X)
+        super()._check_fit_data(X, n_samples)
         _check_widths(self.hidden_dims, "hidden_dims")
 
     def _fit(self, X, setup):
         """Guts of fit on the training tensor ``X``; parameters are valid."""
-        device, rng = setup.device, setup.rng
+        device, rng, comm = setup.device, setup.rng, setup.comm
+        searching = self.n_clusters == "auto" and self.n_clusters_search != "kmeans"
+        if comm is not None and searching:
+            raise ValueError(
+                "n_clusters_search='clustering' does not run data-parallel; "
+                "use n_clusters_search='kmeans' or distributed=False."
+            )
         dims = (X.shape[1], *_check_widths(self.hidden_dims, "hidden_dims"))
         dims = (*dims, self.latent_dim)
         autoencoder = StackedAutoencoder(dims, generator=setup.init_generator)
         autoencoder = autoencoder.to(device)
+        if comm is not None:
+            # One model: every rank starts from rank 0's weights.
+            comm.broadcast_module(autoencoder)
         history = self._pretrain(autoencoder, X, setup)
         check_finite_weights(autoencoder, "pretraining")
 
         start = time.perf_counter()
-        embedding = self._initial_embedding(autoencoder, X, device)
+        embedding = self._initial_embedding(autoencoder, X, device, comm)
         if self.n_clusters != "auto":
             candidates, scores = [self.n_clusters], [np.nan]
-            centers = self._kmeans_centroids(embedding, self.n_clusters, _seed(rng))
-            history.append(_init_record(embedding, centers, start))
+            sample = _kmeans_sample(embedding, _seed(rng), comm)
+            centers = _on_main(
+                comm, self._kmeans_centroids, sample, self.n_clusters, _seed(rng)
+            )
+            history.append(_init_record(embedding, centers, start, comm))
             module, n_iter, clustering_history = self._cluster(
                 autoencoder, centers, X, setup
             )
         elif self.n_clusters_search == "kmeans":
-            candidates = _check_n_clusters_range(self.n_clusters_range, len(X))
-            _, scores, centers = select_n_clusters(
-                _kmeans_sample(embedding, _seed(rng)),
+            n_samples = len(X) if comm is None else int(comm.sum(len(X)))
+            candidates = _check_n_clusters_range(self.n_clusters_range, n_samples)
+            _, scores, centers = _on_main(
+                comm,
+                select_n_clusters,
+                _kmeans_sample(embedding, _seed(rng), comm),
                 candidates,
                 criterion=self.n_clusters_criterion,
                 n_init=self.n_init,
                 random_state=_seed(rng),
             )
             scores = [scores[k] for k in candidates]
-            history.append(_init_record(embedding, centers, start))
+            history.append(_init_record(embedding, centers, start, comm))
             module, n_iter, clustering_history = self._cluster(
                 autoencoder, centers, X, setup
             )
@@ -483,9 +531,9 @@ class DECClusterer(_BaseDeepClusterer):
         return self
 
     def _kmeans_centroids(self, embedding, n_clusters, seed):
-        """k-means with ``n_init`` restarts, on a sample of very large data."""
+        """k-means with ``n_init`` restarts on the (sampled) embedding."""
         kmeans = KMeans(n_clusters, n_init=self.n_init, random_state=seed)
-        return kmeans.fit(_kmeans_sample(embedding, seed)).cluster_centers_
+        return kmeans.fit(embedding).cluster_centers_
 
     def _cluster(self, autoencoder, centers, X, setup, *, generator=None, warn=True):
         """DEC's clustering stage from ``centers``: (module, n_iter, history)."""
@@ -502,8 +550,10 @@ class DECClusterer(_BaseDeepClusterer):
             device=setup.device,
             gamma=self._reconstruction_gamma(),
             progress=setup.progress,
+            comm=setup.comm,
         )
         check_finite_weights(module, "clustering")
+        warn = warn and (setup.comm is None or setup.comm.is_main)
         if warn and not converged and self.max_iter > 0:
             warnings.warn(
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} "
@@ -528,7 +578,7 @@ class DECClusterer(_BaseDeepClusterer):
         best, scores, search_history = None, [], []
         for k, seed in zip(candidates, seeds, strict=True):
             start = time.perf_counter()
-            centers = self._kmeans_centroids(embedding, k, seed)
+            centers = self._kmeans_centroids(_kmeans_sample(embedding, seed), k, seed)
             generator = torch.Generator(device=device).manual_seed(batch_seed)
             with warnings.catch_warnings():
                 # A candidate that does not converge is no reason to warn:
@@ -559,11 +609,11 @@ class DECClusterer(_BaseDeepClusterer):
         _, module, n_iter, history = best
         return module, n_iter, scores, search_history, history
 
-    def _initial_embedding(self, autoencoder, X, device):
+    def _initial_embedding(self, autoencoder, X, device, comm=None):
         """The embedding k-means starts from, rescaled to ``embedding_scale``."""
         embedding = map_batches(autoencoder.encode, X, device=device)
         if self.embedding_scale is not None:
-            spread = _embedding_spread(embedding)
+            spread = _embedding_spread(embedding, comm)
             if spread > 0:
                 autoencoder.rescale_embedding(self.embedding_scale / spread)
                 # Re-embed rather than multiply: the same computation as
@@ -583,7 +633,7 @@ class DECClusterer(_BaseDeepClusterer):
             optimizer = "adam" if setup.sparse_input else "sgd"
         learning_rate = self.pretrain_learning_rate
         if learning_rate == "auto":
-            learning_rate = auto_pretrain_learning_rate(optimizer, X)
+            learning_rate = auto_pretrain_learning_rate(optimizer, X, setup.comm)
         common = dict(
             epochs=self.pretrain_epochs,
             batch_size=self.batch_size,
@@ -592,6 +642,7 @@ class DECClusterer(_BaseDeepClusterer):
             generator=setup.generator,
             device=setup.device,
             progress=setup.progress,
+            comm=setup.comm,
         )
         if self.pretrain == "layerwise":
             return pretrain_layerwise(autoencoder, X, dropout=self.dropout, **common)

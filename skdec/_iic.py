@@ -293,6 +293,12 @@ class IICClusterer(_BaseDeepClusterer):
         Probability that the default perturbation sets a feature (pixel) of
         the copy to zero.
 
+    distributed : bool or "auto", default="auto"
+        IIC does not train data-parallel yet: with "auto", ``fit`` under an
+        initialised ``torch.distributed`` process group of several processes
+        raises a ``ValueError`` on every rank. False trains on this
+        process's rows alone.
+
     device : str, default="auto"
         Torch device: "auto" uses CUDA when available and the CPU otherwise;
         "cpu", "cuda" or "cuda:N" pick one.
@@ -413,6 +419,7 @@ class IICClusterer(_BaseDeepClusterer):
         perturbation=None,
         noise_std=0.1,
         feature_dropout=0.1,
+        distributed="auto",
         device="auto",
         random_state=None,
         verbose=0,
@@ -430,6 +437,7 @@ class IICClusterer(_BaseDeepClusterer):
         self.perturbation = perturbation
         self.noise_std = noise_std
         self.feature_dropout = feature_dropout
+        self.distributed = distributed
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -454,14 +462,21 @@ class IICClusterer(_BaseDeepClusterer):
         """
         return super().fit(X, y)
 
-    def _check_fit_data(self, X):
-        super()._check_fit_data(X)
+    def _check_fit_data(self, X, n_samples):
+        super()._check_fit_data(X, n_samples)
         _check_image_shape(self.image_shape, X.shape[1])
         _check_widths(self.conv_channels, "conv_channels")
         _check_widths(self.hidden_dims, "hidden_dims")
 
     def _fit(self, X, setup):
         """Guts of fit on the training tensor ``X``; parameters are valid."""
+        if setup.comm is not None:
+            # Raised on every rank alike, so none waits for the others.
+            raise ValueError(
+                "IICClusterer does not train data-parallel: a torch.distributed "
+                "process group is initialised. Pass distributed=False to train "
+                "on this process's rows alone, or use DECClusterer."
+            )
         image_shape = _check_image_shape(self.image_shape, X.shape[1])
         module_config = {
             "n_features": X.shape[1],

@@ -51,14 +51,17 @@ def log_soft_assignment(z, centroids, alpha):
     return F.log_softmax(logits, dim=1)
 
 
-def target_distribution(q):
+def target_distribution(q, frequency=None):
     """DEC's sharpened target ``p_ij = (q_ij² / f_j) / sum_j' (q_ij'² / f_j')``.
 
     ``f_j = sum_i q_ij`` is the soft cluster frequency; dividing by it keeps
     large clusters from absorbing the others. ``f_j`` is floored so an
-    empty cluster gives zeros, not NaN.
+    empty cluster gives zeros, not NaN. ``frequency`` gives ``f`` computed
+    elsewhere (over the rows of all ranks, in data-parallel training).
     """
-    frequency = q.sum(dim=0).clamp_min(torch.finfo(q.dtype).tiny)
+    if frequency is None:
+        frequency = q.sum(dim=0)
+    frequency = frequency.clamp_min(torch.finfo(q.dtype).tiny)
     weight = q.pow(2) / frequency
     return weight / weight.sum(dim=1, keepdim=True)
 

@@ -122,11 +122,18 @@ def _progress(iterable, *, enabled, desc, total=None):
 _MAX_SGD_RATE_TIMES_POWER = 0.25
 
 
-def auto_pretrain_learning_rate(optimizer, X):
-    """Pretraining rate for ``pretrain_learning_rate="auto"`` on tensor ``X``."""
+def auto_pretrain_learning_rate(optimizer, X, comm=None):
+    """Pretraining rate for ``pretrain_learning_rate="auto"`` on rows ``X``.
+
+    Data-parallel, the power is that of all ranks' rows together.
+    """
     if optimizer == "adam":
         return 1e-3
     power = mean_square(X)
+    if comm is not None:
+        n_values = X.shape[0] * X.shape[1]
+        total, n_values = comm.sum([power * n_values, n_values])
+        power = total / n_values
     return 1.0 if power <= 0 else min(1.0, _MAX_SGD_RATE_TIMES_POWER / power)
 
 
@@ -150,28 +157,44 @@ def _fit_reconstruction(
     device,
     stage,
     progress,
+    comm=None,
 ):
-    """Minimise the mean squared reconstruction error of ``forward(x) -> x``."""
+    """Minimise the mean squared reconstruction error of ``forward(x) -> x``.
+
+    An epoch is one pass over ``X``; data-parallel (``comm``), every rank
+    runs as many steps as the rank with the most rows needs, the others
+    going on into their next shuffled pass, and gradients are averaged.
+    """
     parameters = list(parameters)
     clip = optimizer == "sgd"
     optimizer = make_optimizer(optimizer, parameters, learning_rate)
+    n_steps = -(-len(X) // batch_size)
+    if comm is not None:
+        n_steps = int(comm.max(n_steps))
+    batches = _endless_minibatches(len(X), batch_size, generator, device, X.device)
     history = []
     bar = _progress(range(epochs), enabled=progress, desc=stage)
     for epoch in bar:
         start = time.perf_counter()
         total = torch.zeros((), device=device)
-        for _, data_idx in _minibatches(
-            len(X), batch_size, generator, device, X.device
-        ):
+        n_rows = 0
+        for _ in range(n_steps):
+            _, data_idx = next(batches)
             x = _take(X, data_idx, device)
             loss = F.mse_loss(forward(x), x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if comm is not None:
+                comm.average_gradients(parameters)
             if clip:
                 torch.nn.utils.clip_grad_norm_(parameters, _MAX_GRAD_NORM)
             optimizer.step()
             total += loss.detach() * len(data_idx)
-        mean_loss = total.item() / len(X)
+            n_rows += len(data_idx)
+        total = total.item()
+        if comm is not None:
+            total, n_rows = comm.sum([total, n_rows])
+        mean_loss = total / n_rows
         _check_finite(mean_loss, stage)
         seconds = time.perf_counter() - start
         history.append(
@@ -193,6 +216,7 @@ def pretrain_end_to_end(
     optimizer="sgd",
     progress=False,
     stage="pretrain_end_to_end",
+    comm=None,
 ):
     """Train the whole autoencoder to reconstruct ``X``."""
     return _fit_reconstruction(
@@ -207,6 +231,7 @@ def pretrain_end_to_end(
         device=device,
         stage=stage,
         progress=progress,
+        comm=comm,
     )
 
 
@@ -222,6 +247,7 @@ def pretrain_layerwise(
     device,
     optimizer="sgd",
     progress=False,
+    comm=None,
 ):
     """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning.
 
@@ -257,6 +283,7 @@ def pretrain_layerwise(
             device=device,
             stage=f"pretrain_layer_{i}",
             progress=progress,
+            comm=comm,
         )
         del H
     history += pretrain_end_to_end(
@@ -270,6 +297,7 @@ def pretrain_layerwise(
         device=device,
         progress=progress,
         stage="pretrain_finetune",
+        comm=comm,
     )
     return history
 
@@ -278,13 +306,14 @@ def pretrain_layerwise(
 # Clustering stage
 
 
-def refresh_target(module, X, *, device, reconstruction=False):
+def refresh_target(module, X, *, device, reconstruction=False, comm=None):
     """Soft assignment of the whole of ``X`` in batches, and its target.
 
     Returns ``(p, labels, kl, mse)``: the target distribution P (on
     ``device``), the hard labels argmax Q, ``KL(P || Q)`` as a float and, with
     ``reconstruction``, the mean squared reconstruction error (else None),
-    computed in the same pass.
+    computed in the same pass. Data-parallel, the cluster frequencies of P,
+    the KL divergence and the error are those of all ranks' rows.
     """
 
     def forward(x):
@@ -296,10 +325,18 @@ def refresh_target(module, X, *, device, reconstruction=False):
 
     out = map_batches(forward, X, device=device)
     log_q = out[:, : len(module.centroids)]
-    mse = out[:, -1].mean().item() if reconstruction else None
     q = log_q.exp()
-    p = target_distribution(q)
-    return p, q.argmax(dim=1), kl_divergence(p, log_q).item(), mse
+    frequency = q.sum(dim=0)
+    if comm is not None:
+        comm.sum_tensor(frequency)
+    p = target_distribution(q, frequency=frequency)
+    kl_sum = float(F.kl_div(log_q, p, reduction="sum"))
+    mse_sum = float(out[:, -1].sum()) if reconstruction else 0.0
+    n_rows = len(X)
+    if comm is not None:
+        kl_sum, mse_sum, n_rows = comm.sum([kl_sum, mse_sum, n_rows])
+    mse = mse_sum / n_rows if reconstruction else None
+    return p, q.argmax(dim=1), kl_sum / n_rows, mse
 
 
 def train_clustering(
@@ -315,6 +352,7 @@ def train_clustering(
     device,
     gamma=None,
     progress=False,
+    comm=None,
 ):
     """DEC's clustering stage: minimise KL(P || Q) over encoder and centroids.
 
@@ -326,6 +364,10 @@ def train_clustering(
     With ``gamma`` set, the decoder is trained too and the loss is IDEC's
     ``reconstruction MSE + gamma * KL(P || Q)``, which keeps the embedding
     faithful to the data while it is pulled towards the clusters.
+
+    Data-parallel (``comm``), every rank steps on its own rows with averaged
+    gradients, and the refreshes and the stopping rule use all ranks' rows,
+    so all ranks stop together.
 
     Returns ``(n_iter, converged, history)``.
     """
@@ -343,7 +385,7 @@ def train_clustering(
     while True:
         if n_iter % update_interval == 0:
             p, labels, kl, mse = refresh_target(
-                module, X, device=device, reconstruction=gamma is not None
+                module, X, device=device, reconstruction=gamma is not None, comm=comm
             )
             # ``loss`` is the stage's objective on the whole data at the
             # refresh: KL(P || Q) for DEC, MSE + gamma KL(P || Q) for IDEC.
@@ -358,7 +400,12 @@ def train_clustering(
                 record["reconstruction"] = mse
             _check_finite(record["loss"], "clustering")
             if previous_labels is not None:
-                delta = (labels != previous_labels).float().mean().item()
+                changed = (labels != previous_labels).sum().item()
+                if comm is None:
+                    delta = changed / len(labels)
+                else:
+                    changed, n_rows = comm.sum([changed, len(labels)])
+                    delta = changed / n_rows
                 record["delta_label"] = delta
                 bar.set_postfix(delta_label=f"{delta:.4f}")
             # Wall time since the previous record: the steps of one interval
@@ -380,6 +427,8 @@ def train_clustering(
             loss = F.mse_loss(module.autoencoder.decode(z), x) + gamma * loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if comm is not None:
+            comm.average_gradients(parameters)
         if gamma is not None:
             torch.nn.utils.clip_grad_norm_(parameters, _MAX_GRAD_NORM)
         optimizer.step()

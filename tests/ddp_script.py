@@ -1,0 +1,140 @@
+"""A user's data-parallel script, run by tests/test_distributed.py on 2 ranks.
+
+Launched as ``python tests/ddp_script.py SCENARIO OUT_DIR`` with RANK,
+WORLD_SIZE, MASTER_ADDR=127.0.0.1 and MASTER_PORT set (as torchrun sets
+them); each rank writes what it saw to ``OUT_DIR/rank<r>.json``.
+Nothing runs at import, so the test collection can import this file.
+"""
+
+import datetime
+import json
+import os
+import sys
+import traceback
+
+
+def _blobs():
+    import numpy as np
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(
+        n_samples=400, centers=4, n_features=6, cluster_std=0.5, random_state=0
+    )
+    X = (X - X.min(0)) / (X.max(0) - X.min(0))
+    return X.astype(np.float32), y
+
+
+def _tiny(**params):
+    from skdec import DECClusterer
+
+    return DECClusterer(
+        4,
+        hidden_dims=(16,),
+        latent_dim=2,
+        pretrain_optimizer="adam",
+        pretrain_epochs=20,
+        max_iter=200,
+        update_interval=5,
+        n_init=5,
+        random_state=0,
+        **params,
+    )
+
+
+def _error(function):
+    try:
+        function()
+    except Exception as exc:  # the message is what the test checks
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _shards(rank):
+    """Rank 0 sees classes 0 and 1 only, rank 1 classes 2 and 3 (more rows)."""
+    import numpy as np
+
+    X, y = _blobs()
+    mine = np.isin(y, [0, 1]) if rank == 0 else np.isin(y, [2, 3])
+    if rank == 0:
+        mine &= np.arange(len(y)) % 4 != 0  # shards of different sizes
+    return X[mine], y[mine]
+
+
+def scenario_train(rank, out):
+    import warnings
+
+    import numpy as np
+
+    from skdec import IICClusterer
+
+    X, y = _shards(rank)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dec = _tiny().fit(X)
+        alone = _tiny(distributed=False).fit(X)
+    out["labels"] = dec.labels_.tolist()
+    out["y"] = y.tolist()
+    out["predict_equals_labels"] = bool((dec.predict(X) == dec.labels_).all())
+    out["weights"] = {
+        k: v.double().sum().item() for k, v in dec.module_.state_dict().items()
+    }
+    out["history"] = [
+        {k: v for k, v in r.items() if k != "seconds"} for r in dec.history_
+    ]
+    out["n_iter"] = dec.n_iter_
+    out["alone_weights"] = {
+        k: v.double().sum().item() for k, v in alone.module_.state_dict().items()
+    }
+
+    bad = X.copy()
+    if rank == 1:
+        bad[3, 2] = np.nan
+    out["nan_error"] = _error(lambda: _tiny().fit(bad))
+    narrow = X if rank == 0 else X[:, :5]
+    out["width_error"] = _error(lambda: _tiny().fit(narrow))
+    out["iic_error"] = _error(lambda: IICClusterer(4, max_epochs=1).fit(X))
+    # The group still works after the errors: a last fit agrees.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = _tiny().fit(X)
+    out["again_equals"] = bool((again.labels_ == dec.labels_).all())
+
+
+def scenario_dies(rank, out):
+    import torch
+
+    X, _ = _shards(rank)
+    if rank == 1:
+        original = torch.optim.Optimizer.zero_grad
+        calls = []
+
+        def dying_zero_grad(self, *args, **kwargs):
+            calls.append(None)
+            if len(calls) > 5:
+                os._exit(3)  # a crash: no exception, no goodbye
+            return original(self, *args, **kwargs)
+
+        torch.optim.Optimizer.zero_grad = dying_zero_grad
+    out["error"] = _error(lambda: _tiny().fit(X))
+
+
+def main(scenario, out_dir):
+    import torch.distributed as dist
+
+    rank = int(os.environ["RANK"])
+    dist.init_process_group(
+        "gloo", timeout=datetime.timedelta(seconds=int(os.environ["DDP_TIMEOUT"]))
+    )
+    out = {"rank": rank}
+    try:
+        globals()[f"scenario_{scenario}"](rank, out)
+    except Exception:
+        out["crash"] = traceback.format_exc()
+    with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as file:
+        json.dump(out, file)
+    if scenario != "dies":
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,14 +1,16 @@
-"""``python -m benchmarks [speed] ...``: the suite, or the speed benchmark."""
+"""``python -m benchmarks [speed|gpu] ...``: the suite, or a benchmark."""
 
 import sys
 
-from benchmarks import run, speed
+from benchmarks import gpu, run, speed
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["speed"]:
         return speed.main(argv[1:])
+    if argv[:1] == ["gpu"]:
+        return gpu.main(argv[1:])
     return run.main(argv)
 
 

@@ -104,6 +104,46 @@ def _embed_and_assign(module, X, device):
     return out[:, :latent_dim], out[:, latent_dim:]
 
 
+def _check_init_array(init, n_clusters, latent_dim):
+    """``init`` given as centroids must be finite, (n_clusters, latent_dim)."""
+    if n_clusters == "auto":
+        raise ValueError("init given as an array needs an int n_clusters, not 'auto'.")
+    centers = np.asarray(init, dtype=float)
+    if centers.shape != (n_clusters, latent_dim):
+        raise ValueError(
+            f"init has shape {centers.shape}; centroids in the embedding must "
+            f"have shape (n_clusters, latent_dim) = ({n_clusters}, {latent_dim})."
+        )
+    if not np.isfinite(centers).all():
+        raise ValueError("init holds NaN or infinity.")
+
+
+def _manifold_centroids(embedding, n_clusters, seed):
+    """N2D's start: UMAP, a Gaussian mixture, the clusters' means in ``embedding``."""
+    try:
+        from umap import UMAP
+    except ImportError:
+        raise ImportError(
+            "init='manifold' needs the optional package umap-learn: "
+            "pip install umap-learn"
+        ) from None
+    from sklearn.mixture import GaussianMixture
+
+    reduced = UMAP(
+        n_components=n_clusters, n_neighbors=20, min_dist=0.0, random_state=seed
+    ).fit_transform(embedding)
+    labels = GaussianMixture(
+        n_clusters, covariance_type="full", random_state=seed
+    ).fit_predict(reduced)
+    fallback = embedding.mean(axis=0)
+    return np.stack(
+        [
+            embedding[labels == j].mean(axis=0) if (labels == j).any() else fallback
+            for j in range(n_clusters)
+        ]
+    ).astype(np.float32)
+
+
 def _check_n_clusters_range(n_clusters_range, n_samples):
     """Candidate numbers of clusters for ``n_clusters="auto"``."""
     try:
@@ -252,6 +292,18 @@ class DECClusterer(_BaseDeepClusterer):
         the arbitrary scale the autoencoder happened to learn. None keeps
         the learned scale.
 
+    init : {"kmeans", "manifold"} or array-like of shape \
+(n_clusters, latent_dim), default="kmeans"
+        How the clustering stage's centroids are placed on the pretrained
+        embedding. "kmeans" is the paper's k-means with ``n_init``
+        restarts. "manifold" is N2D's start: UMAP of the embedding to
+        ``n_clusters`` dimensions (20 neighbours, ``min_dist=0``), a
+        Gaussian mixture there, and the centroids are the mixture's
+        clusters' means in the embedding; it needs the optional package
+        ``umap-learn``. An array gives the centroids in the embedding space
+        (after the ``embedding_scale`` rescaling). ``n_clusters="auto"``
+        always starts from k-means.
+
     n_init : int, default=20
         Number of k-means restarts on the embedding (the paper's 20).
 
@@ -383,6 +435,7 @@ class DECClusterer(_BaseDeepClusterer):
             StrOptions({"auto"}),
         ],
         "embedding_scale": [Interval(Real, 0, None, closed="neither"), None],
+        "init": [StrOptions({"kmeans", "manifold"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         **_BaseDeepClusterer._parameter_constraints,
     }
@@ -408,6 +461,7 @@ class DECClusterer(_BaseDeepClusterer):
         pretrain_optimizer="auto",
         pretrain_learning_rate="auto",
         embedding_scale=5.0,
+        init="kmeans",
         n_init=20,
         distributed="auto",
         device="auto",
@@ -432,6 +486,7 @@ class DECClusterer(_BaseDeepClusterer):
         self.pretrain_optimizer = pretrain_optimizer
         self.pretrain_learning_rate = pretrain_learning_rate
         self.embedding_scale = embedding_scale
+        self.init = init
         self.n_init = n_init
         self.distributed = distributed
         self.device = device
@@ -459,6 +514,8 @@ class DECClusterer(_BaseDeepClusterer):
         return super().fit(X, y)
 
     def _check_fit_data(self, X, n_samples):
+        if not isinstance(self.init, str):
+            _check_init_array(self.init, self.n_clusters, self.latent_dim)
         if self.n_clusters == "auto":
             _check_n_clusters_range(self.n_clusters_range, n_samples)
         elif isinstance(self.n_clusters, bool):
@@ -491,7 +548,7 @@ class DECClusterer(_BaseDeepClusterer):
             candidates, scores = [self.n_clusters], [np.nan]
             sample = _kmeans_sample(embedding, _seed(rng), comm)
             centers = _on_main(
-                comm, self._kmeans_centroids, sample, self.n_clusters, _seed(rng)
+                comm, self._initial_centroids, sample, self.n_clusters, _seed(rng)
             )
             history.append(_init_record(embedding, centers, start, comm))
             module, n_iter, clustering_history = self._cluster(
@@ -529,6 +586,14 @@ class DECClusterer(_BaseDeepClusterer):
         self.n_clusters_scores_ = np.asarray(scores, dtype=float)
         self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
         return self
+
+    def _initial_centroids(self, embedding, n_clusters, seed):
+        """Centroids that start the clustering stage, as ``init`` says."""
+        if isinstance(self.init, str) and self.init == "manifold":
+            return _manifold_centroids(embedding, n_clusters, seed)
+        if isinstance(self.init, str):
+            return self._kmeans_centroids(embedding, n_clusters, seed)
+        return np.asarray(self.init, dtype=np.float32)
 
     def _kmeans_centroids(self, embedding, n_clusters, seed):
         """k-means with ``n_init`` restarts on the (sampled) embedding."""

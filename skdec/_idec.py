@@ -40,7 +40,7 @@ class IDECClusterer(DECClusterer):
     n_clusters_range, n_clusters_criterion, n_clusters_search, hidden_dims, \
 latent_dim, alpha, pretrain, pretrain_epochs, dropout, max_iter, \
 update_interval, tol, batch_size, pretrain_optimizer, pretrain_learning_rate, \
-embedding_scale, n_init, distributed, device, random_state, verbose
+embedding_scale, init, n_init, distributed, device, random_state, verbose
         As in :class:`DECClusterer`, with the same defaults.
 
     Attributes
@@ -123,6 +123,7 @@ embedding_scale, n_init, distributed, device, random_state, verbose
         pretrain_optimizer="auto",
         pretrain_learning_rate="auto",
         embedding_scale=5.0,
+        init="kmeans",
         n_init=20,
         distributed="auto",
         device="auto",
@@ -148,6 +149,7 @@ embedding_scale, n_init, distributed, device, random_state, verbose
             pretrain_optimizer=pretrain_optimizer,
             pretrain_learning_rate=pretrain_learning_rate,
             embedding_scale=embedding_scale,
+            init=init,
             n_init=n_init,
             distributed=distributed,
             device=device,

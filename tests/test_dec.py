@@ -352,3 +352,42 @@ def test_auto_pretrain_learning_rate_rule():
     assert auto_pretrain_learning_rate("sgd", standardised) == pytest.approx(1 / 16)
     assert auto_pretrain_learning_rate("sgd", torch.zeros(3, 2)) == 1.0
     assert auto_pretrain_learning_rate("adam", standardised) == 1e-3
+
+
+# ---------------------------------------------------------------------------
+# init: where the clustering stage starts
+
+
+def test_init_array_places_the_centroids(blobs):
+    X, y = blobs
+    centers = np.array([[-2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
+    dec = _fit(X, init=centers, max_iter=0)
+    np.testing.assert_allclose(dec.cluster_centers_, centers, rtol=1e-6)
+    init = [r for r in dec.history_ if r["stage"] == "init"]
+    assert len(init) == 1 and init[0]["n_clusters"] == 3
+
+
+@pytest.mark.parametrize(
+    ("init", "params", "message"),
+    [
+        (np.zeros((2, 2)), {}, r"shape \(2, 2\).*\(3, 2\)"),
+        (np.full((3, 2), np.nan), {}, "NaN or infinity"),
+        (np.zeros((3, 2)), {"n_clusters": "auto"}, "needs an int n_clusters"),
+    ],
+)
+def test_init_array_is_checked_before_training(blobs, init, params, message):
+    dec = DECClusterer(**{**TINY, "n_clusters": 3, **params}, init=init)
+    with pytest.raises(ValueError, match=message):
+        dec.fit(blobs[0])
+
+
+def test_manifold_init(blobs):
+    X, y = blobs
+    try:
+        import umap  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pip install umap-learn"):
+            _fit(X, init="manifold")
+        return
+    dec = _fit(X, init="manifold")
+    assert adjusted_rand_score(y, dec.labels_) > 0.9

@@ -176,7 +176,10 @@ class _BaseDeepClusterer(
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit the model to ``X``.
+        """Train the network on ``X`` and cluster it.
+
+        DEC and IDEC pretrain the autoencoder, place the centroids and run
+        the clustering stage; IIC trains its heads and chooses one.
 
         Parameters
         ----------

@@ -495,24 +495,6 @@ class DECClusterer(_BaseDeepClusterer):
 
     # -- fitting ------------------------------------------------------------
 
-    def fit(self, X, y=None):
-        """Pretrain the autoencoder, initialise centroids and run DEC.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return super().fit(X, y)
-
     def _check_fit_data(self, X, n_samples):
         if not isinstance(self.init, str):
             _check_init_array(self.init, self.n_clusters, self.latent_dim)

@@ -444,24 +444,6 @@ class IICClusterer(_BaseDeepClusterer):
 
     # -- fitting ------------------------------------------------------------
 
-    def fit(self, X, y=None):
-        """Train the network and choose the main head.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; flattened images when ``image_shape`` is given.
-
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return super().fit(X, y)
-
     def _check_fit_data(self, X, n_samples):
         super()._check_fit_data(X, n_samples)
         _check_image_shape(self.image_shape, X.shape[1])
@@ -562,24 +544,6 @@ class IICClusterer(_BaseDeepClusterer):
     def _embed(self, X):
         """Guts of transform: the chosen head's probabilities."""
         return self._proba(X)
-
-    def transform(self, X):
-        """Cluster probabilities of the chosen head, as features.
-
-        The network's natural output, and what a downstream estimator can
-        use; identical to :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to transform.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_clusters)
-            Soft cluster assignments; each row sums to 1.
-        """
-        return super().transform(X)
 
     def mutual_information(self, X):
         """Mutual information of the chosen head on ``X``: IIC's objective.

@@ -9,7 +9,6 @@ its own: its parameters, ``_fit`` and the guts of inference.
 """
 
 import copy
-import time
 import warnings
 from dataclasses import dataclass
 from numbers import Integral
@@ -105,9 +104,7 @@ def _input_scale(X, comm=None):
         return 1.0
     power = mean_square(X)
     if comm is not None:
-        n_values = X.shape[0] * X.shape[1]
-        total, n_values = comm.sum([power * n_values, n_values])
-        power = total / n_values
+        power = comm.mean(power, X.shape[0] * X.shape[1])
     return 1.0 if power <= 0 else float(1.0 / np.sqrt(power))
 
 
@@ -128,19 +125,6 @@ class FitSetup:
     progress: bool
     sparse_input: bool = False
     comm: Comm | None = None
-
-
-class StageTimer:
-    """Wall-clock seconds of the stage records in ``history_``."""
-
-    def __init__(self):
-        self._last = time.perf_counter()
-
-    def lap(self):
-        """Seconds since the previous lap (or since creation)."""
-        now = time.perf_counter()
-        seconds, self._last = now - self._last, now
-        return seconds
 
 
 # ---------------------------------------------------------------------------

@@ -53,6 +53,11 @@ class Comm:
         result = tensor.cpu().numpy()
         return float(result) if result.ndim == 0 else result
 
+    def mean(self, value, weight):
+        """Mean over ranks of ``value`` weighted by ``weight`` (e.g. row counts)."""
+        total, weights = self.sum([value * weight, weight])
+        return total / weights
+
     def max(self, value):
         tensor = torch.tensor(float(value), dtype=torch.float64, device=self.device)
         dist.all_reduce(tensor, op=dist.ReduceOp.MAX)

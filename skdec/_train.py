@@ -131,9 +131,7 @@ def auto_pretrain_learning_rate(optimizer, X, comm=None):
         return 1e-3
     power = mean_square(X)
     if comm is not None:
-        n_values = X.shape[0] * X.shape[1]
-        total, n_values = comm.sum([power * n_values, n_values])
-        power = total / n_values
+        power = comm.mean(power, X.shape[0] * X.shape[1])
     return 1.0 if power <= 0 else min(1.0, _MAX_SGD_RATE_TIMES_POWER / power)
 
 

@@ -528,9 +528,10 @@ class DECClusterer(_BaseDeepClusterer):
         embedding = self._initial_embedding(autoencoder, X, device, comm)
         if self.n_clusters != "auto":
             candidates, scores = [self.n_clusters], [np.nan]
-            sample = _kmeans_sample(embedding, _seed(rng), comm)
+            seed = _seed(rng)  # one draw, as before sampling existed
+            sample = _kmeans_sample(embedding, seed, comm)
             centers = _on_main(
-                comm, self._initial_centroids, sample, self.n_clusters, _seed(rng)
+                comm, self._initial_centroids, sample, self.n_clusters, seed
             )
             history.append(_init_record(embedding, centers, start, comm))
             module, n_iter, clustering_history = self._cluster(
@@ -539,14 +540,15 @@ class DECClusterer(_BaseDeepClusterer):
         elif self.n_clusters_search == "kmeans":
             n_samples = len(X) if comm is None else int(comm.sum(len(X)))
             candidates = _check_n_clusters_range(self.n_clusters_range, n_samples)
+            seed = _seed(rng)
             _, scores, centers = _on_main(
                 comm,
                 select_n_clusters,
-                _kmeans_sample(embedding, _seed(rng), comm),
+                _kmeans_sample(embedding, seed, comm),
                 candidates,
                 criterion=self.n_clusters_criterion,
                 n_init=self.n_init,
-                random_state=_seed(rng),
+                random_state=seed,
             )
             scores = [scores[k] for k in candidates]
             history.append(_init_record(embedding, centers, start, comm))

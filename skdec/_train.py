@@ -15,7 +15,7 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ._data import mean_square, read_rows
+from ._data import mean_square, read_rows, rows_per_chunk
 from ._nn import kl_divergence, target_distribution
 
 # Rows per forward pass at inference: large enough to keep the device busy,
@@ -80,10 +80,18 @@ def _corrupt(x, rate, generator):
 
 @torch.no_grad()
 def map_batches(fn, X, *, device, batch_size=INFERENCE_BATCH_SIZE):
-    """Apply ``fn`` to ``X`` (tensor) in batches; concatenate on ``device``."""
-    return torch.cat(
-        [fn(X[i : i + batch_size].to(device)) for i in range(0, len(X), batch_size)]
-    )
+    """Apply ``fn`` to ``X`` (rows) in batches, into one tensor on ``device``.
+
+    The output is allocated once and filled, so the peak memory is the
+    result itself, not the result plus a list of its pieces.
+    """
+    out = None
+    for start in range(0, len(X), batch_size):
+        result = fn(X[start : start + batch_size].to(device))
+        if out is None:
+            out = result.new_empty((len(X), *result.shape[1:]))
+        out[start : start + len(result)] = result
+    return out
 
 
 @torch.no_grad()
@@ -97,6 +105,8 @@ def map_batches_numpy(fn, X, *, device, out_dim, batch_size=INFERENCE_BATCH_SIZE
     result the same, to float32 rounding, whichever rows share its batch.
     """
     out = np.empty((X.shape[0], out_dim), dtype=np.float32)
+    # Wide inputs (text: 20,000 columns) get fewer rows per batch.
+    batch_size = min(batch_size, rows_per_chunk(X.shape[1]))
     for start in range(0, X.shape[0], batch_size):
         rows = read_rows(X, start, start + batch_size)
         batch = torch.zeros((max(len(rows), _MIN_ROWS), X.shape[1]))
@@ -322,19 +332,26 @@ def refresh_target(module, X, *, device, reconstruction=False, comm=None):
         return torch.cat([log_q, error], dim=1)
 
     out = map_batches(forward, X, device=device)
-    log_q = out[:, : len(module.centroids)]
-    q = log_q.exp()
-    frequency = q.sum(dim=0)
+    n_clusters = len(module.centroids)
+    log_q = out[:, :n_clusters]
+    labels = log_q.argmax(dim=1)
+    mse_sum = float(out[:, -1].sum()) if reconstruction else 0.0
+    frequency = log_q.exp().sum(dim=0)
     if comm is not None:
         comm.sum_tensor(frequency)
-    p = target_distribution(q, frequency=frequency)
-    kl_sum = float(F.kl_div(log_q, p, reduction="sum"))
-    mse_sum = float(out[:, -1].sum()) if reconstruction else 0.0
+    # P overwrites log Q chunk by chunk: per-row state stays one n x k array.
+    kl_sum = 0.0
+    for start in range(0, len(out), INFERENCE_BATCH_SIZE):
+        rows = out[start : start + INFERENCE_BATCH_SIZE, :n_clusters]
+        p_rows = target_distribution(rows.exp(), frequency=frequency)
+        kl_sum += float(F.kl_div(rows, p_rows, reduction="sum"))
+        rows.copy_(p_rows)
     n_rows = len(X)
     if comm is not None:
         kl_sum, mse_sum, n_rows = comm.sum([kl_sum, mse_sum, n_rows])
     mse = mse_sum / n_rows if reconstruction else None
-    return p, q.argmax(dim=1), kl_sum / n_rows, mse
+    p = log_q  # its storage now holds P
+    return p, labels, kl_sum / n_rows, mse
 
 
 def train_clustering(

@@ -316,8 +316,7 @@ class _BenchDEC(DECClusterer):
 
         params = {k: v for k, v in self.get_params().items() if k not in _SEARCH_ONLY}
         key = json.dumps(params, sort_keys=True, default=str).encode()
-        data = X.cpu().numpy().tobytes()
-        digest = hashlib.sha256(data + key).hexdigest()[:16]
+        digest = hashlib.sha256(self._bench_data_key + key).hexdigest()[:16]
         path = Path(self._bench_cache) / f"pretrained_{digest}.pt"
         if path.is_file():
             saved = torch.load(path, weights_only=False)
@@ -338,8 +337,8 @@ class _BenchDEC(DECClusterer):
         self._bench_cached = False
         return history
 
-    def _initial_embedding(self, autoencoder, X, device):
-        self._bench_embedding = super()._initial_embedding(autoencoder, X, device)
+    def _initial_embedding(self, *args, **kwargs):
+        self._bench_embedding = super()._initial_embedding(*args, **kwargs)
         return self._bench_embedding
 
     def _cluster(self, autoencoder, centers, X, setup, **kwargs):
@@ -384,6 +383,9 @@ def search_run(dataset, seed, mode, *, cache, params=None):
         n_clusters="auto", n_clusters_search=mode, random_state=seed, **(params or {})
     )
     est._bench_cache, est._bench_y, est._bench_stages = cache, y, []
+    # The cache key: the data as given (fit may hold it as a tensor or as
+    # a batched reader), plus the parameters that change pretraining.
+    est._bench_data_key = X.tobytes()
     start = time.perf_counter()
     est.fit(X)
     seconds = time.perf_counter() - start

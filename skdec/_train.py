@@ -399,6 +399,7 @@ def train_clustering(
     bar = _progress(range(max_iter), enabled=progress, desc="clustering")
     while True:
         if n_iter % update_interval == 0:
+            p = None  # the old target goes before the new one is built
             p, labels, kl, mse = refresh_target(
                 module, X, device=device, reconstruction=gamma is not None, comm=comm
             )

@@ -315,7 +315,7 @@ class DECClusterer(_BaseDeepClusterer):
         ranks, and every rank ends with the same model (``labels_`` holds
         the rank's own rows). False always trains on this process's rows
         alone, for scripts that hold a process group for other reasons. See
-        the :doc:`scaling` page.
+        the :ref:`Scaling <scaling>` page.
 
     device : str, default="auto"
         Torch device: "auto" uses CUDA when available and the CPU otherwise;

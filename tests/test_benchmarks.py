@@ -10,7 +10,7 @@ import pytest
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 
-from benchmarks import run, speed
+from benchmarks import run, scale, speed
 from benchmarks.__main__ import main as benchmarks_main
 from benchmarks._options import parse_assignment
 from skdec import IICClusterer
@@ -382,3 +382,29 @@ def test_iic_heads_are_reported(tmp_path):
     # The chosen head is one of them: the same labels, the same accuracy.
     assert any(acc == pytest.approx(row["acc"]) for acc in row["head_acc"])
     assert "## Heads (IIC)" in (tmp_path / "results.md").read_text()
+
+
+def test_scale_memmap_reports_memory_time_and_quality(tmp_path):
+    # One fit on a tiny memory map, in the subprocess the benchmark uses.
+    status = scale.main(
+        [
+            "memmap",
+            *("--n-samples", "3000"),
+            *("--set", "max_iter=10"),
+            *("--set", "n_init=1"),
+            *("--output", str(tmp_path)),
+            *("--workdir", str(tmp_path)),
+        ]
+    )
+    assert status == 0
+    (result,) = json.loads((tmp_path / "memmap.json").read_text())["results"]
+    assert "error" not in result, result.get("error")
+    assert (result["n_samples"], result["n_features"]) == (3000, 64)
+    assert result["input"] == "memmap" and result["params"]["max_iter"] == 10
+    assert result["fit_seconds"] > 0 and result["refresh_seconds"] > 0
+    assert result["peak_anon_added_mb"] >= 0 and result["peak"]["phase"] in (
+        "fit",
+        "predict",
+    )
+    assert result["ari_predict"] > 0.9
+    assert "| 3,000 | memmap |" in (tmp_path / "memmap.md").read_text()

@@ -1,0 +1,613 @@
+"""Scale: memory and cost of a fit on data larger than memory (issue 15).
+
+Three measurements, each fit in a fresh process so that its peak memory is
+its own, written to ``<which>.json`` and ``<which>.md`` in the output folder:
+
+1. ``memmap``: ``DECClusterer.fit`` plus ``predict`` on a 2,000,000 x 64
+   float32 memory map (512 MB on disk, 10 well-separated Gaussian blobs,
+   written in chunks). Target: at most 384 MB of anonymous memory added.
+2. ``sparse``: the same on a 100,000 x 20,000 TF-IDF corpus of 6 topics
+   (``skdec.datasets.make_topic_corpus``), as a CSR matrix and through
+   ``make_pipeline(TfidfTransformer(), DECClusterer(...))``. Target: at most
+   1.5 GB added (dense float32 would be 8 GB), and the topics recovered.
+3. ``table``: cost as the number of rows grows (blobs as memory maps of
+   10,000, 70,000 and 1,000,000 rows, one network): seconds per pretraining
+   epoch, per P refresh, for the k-means start and in total, and peak
+   anonymous memory.
+
+Memory is ``RssAnon`` of ``/proc/self/status`` (anonymous pages: the
+file-backed pages of a memory map do not count), sampled every 20 ms by a
+background thread during ``fit`` and ``predict``; the figure reported is the
+peak minus the value after imports and loading (opening) the data. At every
+new peak the sampler records which skdec function the main thread was in.
+
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python -m benchmarks.scale memmap \
+        --output benchmarks/results/scale
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as ``python benchmarks/scale.py``
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from benchmarks._machine import _status_mb, machine_info, machine_summary  # noqa: E402
+from benchmarks._report import write_json  # noqa: E402
+
+WHICH = ("memmap", "sparse", "table")
+MEMMAP_TARGET_MB = 384
+SPARSE_TARGET_MB = 1536
+# The small network of the memmap and table measurements.
+SMALL_NET = dict(
+    hidden_dims=(32,),
+    latent_dim=5,
+    pretrain_epochs=1,
+    batch_size=1024,
+    max_iter=300,
+    n_init=3,
+    random_state=0,
+)
+# The network of the sparse measurement: small enough for minutes on 1 core.
+SPARSE_NET = dict(
+    hidden_dims=(256,),
+    latent_dim=10,
+    pretrain_epochs=2,
+    batch_size=256,
+    max_iter=60,
+    update_interval=30,
+    n_init=3,
+    random_state=0,
+)
+TABLE_SIZES = (10_000, 70_000, 1_000_000)
+
+
+# ---------------------------------------------------------------------------
+# Generated data, written to disk in chunks
+
+
+def write_blobs(folder, n_samples, *, n_features=64, n_centers=10, seed=0):
+    """Blobs as ``X.npy`` (float32) and ``y.npy`` (int8) in ``folder``.
+
+    Centres are drawn with standard deviation 10 per feature (pairwise
+    distances about 110) and points with unit standard deviation around
+    them, so the blobs are well separated; written 100,000 rows at a time.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     X_path, y_path = write_blobs(folder, 250, n_features=3, n_centers=2)
+    ...     X = np.load(X_path, mmap_mode="r")
+    ...     (X.shape, X.dtype.name, int(np.bincount(np.load(y_path)).sum()))
+    ((250, 3), 'float32', 250)
+    """
+    folder = Path(folder)
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=10.0, size=(n_centers, n_features))
+    X = np.lib.format.open_memmap(
+        folder / "X.npy", mode="w+", dtype=np.float32, shape=(n_samples, n_features)
+    )
+    y = np.empty(n_samples, dtype=np.int8)
+    for start in range(0, n_samples, 100_000):
+        stop = min(start + 100_000, n_samples)
+        labels = rng.integers(n_centers, size=stop - start)
+        noise = rng.standard_normal((stop - start, n_features), dtype=np.float32)
+        X[start:stop] = noise + centers[labels].astype(np.float32)
+        y[start:stop] = labels
+    X.flush()
+    del X
+    np.save(folder / "y.npy", y)
+    return folder / "X.npy", folder / "y.npy"
+
+
+def write_corpus(folder, n_samples, *, n_features=20000, n_topics=6, seed=0):
+    """A TF-IDF corpus as ``X.npz`` (CSR) and its topics as ``y.npy``."""
+    import scipy.sparse as sp
+
+    from skdec.datasets import make_topic_corpus
+
+    folder = Path(folder)
+    X, y = make_topic_corpus(
+        n_samples, n_features=n_features, n_topics=n_topics, random_state=seed
+    )
+    sp.save_npz(folder / "X.npz", X.tocsr(), compressed=False)
+    np.save(folder / "y.npy", np.asarray(y, dtype=np.int8))
+    return folder / "X.npz", folder / "y.npy"
+
+
+# ---------------------------------------------------------------------------
+# Peak anonymous memory of this process
+
+
+def rss_anon_mb():
+    """Anonymous resident memory of this process in MB (None off Linux)."""
+    return _status_mb("RssAnon")
+
+
+class AnonSampler:
+    """Sample ``RssAnon`` every ``interval`` seconds in a background thread.
+
+    Keeps the maximum, when it was reached (seconds since start), the phase
+    set by the main thread (``sampler.phase = "fit"``) and the main thread's
+    innermost skdec/benchmarks frames at that moment.
+    """
+
+    def __init__(self, interval=0.02):
+        self.interval = interval
+        self.phase = None
+        self.peak_mb = 0.0
+        self.peak = {}
+        self._main = threading.main_thread().ident
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _where(self):
+        frame = sys._current_frames().get(self._main)
+        if frame is None:
+            return []
+        stack = traceback.extract_stack(frame)
+        ours = [
+            f"{Path(f.filename).name}:{f.lineno} {f.name}"
+            for f in stack
+            if "skdec" in f.filename or "sklearn" in f.filename
+        ]
+        innermost = f"{Path(stack[-1].filename).name}:{stack[-1].lineno}"
+        return [*ours[-6:], f"(innermost {innermost} {stack[-1].name})"]
+
+    def _sample(self):
+        value = rss_anon_mb()
+        if value is not None and value > self.peak_mb:
+            self.peak_mb = value
+            self.peak = {
+                "seconds": time.perf_counter() - self._start,
+                "phase": self.phase,
+                "where": self._where(),
+            }
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+# ---------------------------------------------------------------------------
+# One measurement, in a fresh process
+
+
+def _summarise_history(history):
+    """Per-unit seconds from ``history_``: epochs, the k-means start, refreshes."""
+    pretrain = [r["seconds"] for r in history if r["stage"].startswith("pretrain")]
+    init = [r["seconds"] for r in history if r["stage"] == "init"]
+    clustering = [r for r in history if r["stage"] == "clustering"]
+    summary = {
+        "pretrain_epoch_seconds": float(np.mean(pretrain)) if pretrain else None,
+        "kmeans_seconds": float(sum(init)) if init else None,
+        "n_refreshes": len(clustering),
+        # The first clustering record is the refresh at step 0 alone.
+        "refresh_seconds": clustering[0]["seconds"] if clustering else None,
+        "step_seconds": None,
+    }
+    later = clustering[1:]
+    if later:
+        pairs = zip(clustering[:-1], later, strict=True)
+        steps = [b["iteration"] - a["iteration"] for a, b in pairs]
+        step_time = (
+            sum(r["seconds"] for r in later) - len(later) * clustering[0]["seconds"]
+        )
+        # None when the steps are lost in the refreshes' own variation.
+        if step_time > 0:
+            summary["step_seconds"] = step_time / max(sum(steps), 1)
+    return summary
+
+
+def measure(spec):
+    """Fit (and predict) as ``spec`` says in this process; a dict of results.
+
+    ``spec``: ``X`` (a ``.npy`` opened as a memory map, or an ``.npz`` sparse
+    matrix), ``y`` (a ``.npy`` of labels), ``params`` of ``DECClusterer``,
+    ``pipeline`` (``"tfidf"`` or None), ``warm_up`` (a tiny fit first).
+    """
+    import warnings
+
+    import scipy.sparse as sp
+    import torch
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.pipeline import make_pipeline
+
+    from benchmarks._stages import stage_seconds, warm_up
+    from skdec import DECClusterer
+
+    after_imports = rss_anon_mb()
+    if spec["X"].endswith(".npz"):
+        X = sp.load_npz(spec["X"]).tocsr()
+    else:
+        X = np.load(spec["X"], mmap_mode="r")
+    after_data = rss_anon_mb()
+    if spec.get("warm_up", True):
+        warm_up("cpu")
+    baseline = rss_anon_mb()
+
+    estimator = DECClusterer(spec["params"].pop("n_clusters"), **spec["params"])
+    model = estimator
+    if spec.get("pipeline") == "tfidf":
+        model = make_pipeline(TfidfTransformer(), estimator)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sampler = AnonSampler()
+        sampler.phase = "fit"
+        with sampler:
+            start = time.perf_counter()
+            model.fit(X)
+            fit_seconds = time.perf_counter() - start
+            sampler.phase = "predict"
+            start = time.perf_counter()
+            labels = model.predict(X)
+            predict_seconds = time.perf_counter() - start
+    y = np.load(spec["y"])
+    return {
+        "n_samples": int(X.shape[0]),
+        "n_features": int(X.shape[1]),
+        "input": "sparse CSR" if sp.issparse(X) else "memmap",
+        "pipeline": spec.get("pipeline"),
+        "params": estimator.get_params(),
+        "torch_threads": torch.get_num_threads(),
+        "rss_anon_after_imports_mb": after_imports,
+        "rss_anon_after_data_mb": after_data,
+        "rss_anon_baseline_mb": baseline,
+        "rss_anon_peak_mb": sampler.peak_mb,
+        # Over the process after imports and opening the data (the warm-up
+        # fit's leftovers, if any, count as added).
+        "peak_anon_added_mb": sampler.peak_mb - after_data,
+        "peak": sampler.peak,
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "stage_seconds": stage_seconds(estimator),
+        **_summarise_history(estimator.history_),
+        "n_iter": int(estimator.n_iter_),
+        "ari_predict": float(adjusted_rand_score(y, labels)),
+        "ari_labels_": float(adjusted_rand_score(y, estimator.labels_)),
+        "predict_equals_labels_": bool(np.array_equal(labels, estimator.labels_)),
+        "warnings": sorted({str(w.message)[:200] for w in caught}),
+    }
+
+
+def run_in_subprocess(spec, folder):
+    """:func:`measure` in a fresh Python process; its result, or an error dict."""
+    spec_path = Path(folder) / "spec.json"
+    out_path = Path(folder) / "result.json"
+    spec_path.write_text(json.dumps(spec))
+    out_path.unlink(missing_ok=True)
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "benchmarks.scale", "_child", str(spec_path)]
+    command += [str(out_path)]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    if done.returncode != 0 or not out_path.exists():
+        return {"error": done.stderr[-3000:] or f"exit status {done.returncode}"}
+    return json.loads(out_path.read_text())
+
+
+# ---------------------------------------------------------------------------
+# The three measurements
+
+
+def _spec(X_path, y_path, n_clusters, params, **extra):
+    return {
+        "X": str(X_path),
+        "y": str(y_path),
+        "params": {"n_clusters": n_clusters, **params},
+        **extra,
+    }
+
+
+def run_memmap(n_samples=2_000_000, params=None, workdir=None):
+    """Fit plus predict on an ``n_samples`` x 64 memory map of 10 blobs."""
+    params = {**SMALL_NET, **(params or {})}
+    with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        X_path, y_path = write_blobs(folder, n_samples)
+        result = run_in_subprocess(_spec(X_path, y_path, 10, params), folder)
+    result["target_mb"] = MEMMAP_TARGET_MB
+    return [result]
+
+
+def run_sparse(
+    n_samples=100_000, n_features=20000, params=None, pipeline=True, workdir=None
+):
+    """Fit plus predict on a TF-IDF corpus, directly and through a pipeline."""
+    params = {**SPARSE_NET, **(params or {})}
+    results = []
+    with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        X_path, y_path = write_corpus(folder, n_samples, n_features=n_features)
+        for kind in (None, "tfidf") if pipeline else (None,):
+            spec = _spec(X_path, y_path, 6, params, pipeline=kind)
+            result = run_in_subprocess(spec, folder)
+            result["target_mb"] = SPARSE_TARGET_MB
+            results.append(result)
+    return results
+
+
+def run_table(sizes=TABLE_SIZES, params=None, workdir=None, repeats=1):
+    """The memmap measurement at every size of ``sizes``, ``repeats`` times each.
+
+    Each repeat is a fresh process on the same file; ``repeat`` numbers them.
+    """
+    params = {**SMALL_NET, **(params or {})}
+    results = []
+    for n_samples in sizes:
+        with tempfile.TemporaryDirectory(dir=workdir) as folder:
+            X_path, y_path = write_blobs(folder, n_samples)
+            for repeat in range(repeats):
+                spec = _spec(X_path, y_path, 10, params)
+                result = run_in_subprocess(spec, folder)
+                results.append({**result, "repeat": repeat})
+        print(f"  table: n={n_samples} done", flush=True)
+    return results
+
+
+# Figures of the table that are medians over repeats (memory: the largest).
+_TIMES = (
+    "pretrain_epoch_seconds",
+    "kmeans_seconds",
+    "refresh_seconds",
+    "step_seconds",
+    "fit_seconds",
+    "predict_seconds",
+    "ari_predict",
+)
+
+
+def _combine_repeats(results):
+    """One result per size: median times over repeats, largest memory.
+
+    >>> runs = [{"n_samples": 5, "fit_seconds": t, "rss_anon_peak_mb": m}
+    ...         for t, m in ((3.0, 10), (1.0, 30), (2.0, 20))]
+    >>> (row,) = _combine_repeats(runs)
+    >>> row["fit_seconds"], row["rss_anon_peak_mb"], row["n_repeats"]
+    (2.0, 30, 3)
+    """
+    groups = {}
+    for result in results:
+        if "error" not in result:
+            groups.setdefault(result["n_samples"], []).append(result)
+    combined = [result for result in results if "error" in result]
+    for group in groups.values():
+        row = dict(max(group, key=lambda r: r["rss_anon_peak_mb"]))
+        for name in _TIMES:
+            values = [r[name] for r in group if r.get(name) is not None]
+            row[name] = float(np.median(values)) if values else None
+        row["n_repeats"] = len(group)
+        combined.append(row)
+    return combined
+
+
+# ---------------------------------------------------------------------------
+# Reports
+
+
+def _f(value, digits=1):
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _row(result):
+    if "error" in result:
+        return None
+    stages = result["stage_seconds"]
+    return {
+        "n": f"{result['n_samples']:,}",
+        "input": result["input"]
+        + (" + TfidfTransformer" if result["pipeline"] else ""),
+        "added": _f(result["peak_anon_added_mb"], 0),
+        "added_fit": _f(result["rss_anon_peak_mb"] - result["rss_anon_baseline_mb"], 0),
+        "fit": _f(result["fit_seconds"]),
+        "predict": _f(result["predict_seconds"]),
+        "pretrain": _f(stages.get("pretraining")),
+        "epoch": _f(result["pretrain_epoch_seconds"], 2),
+        "kmeans": _f(result["kmeans_seconds"], 2),
+        "refresh": _f(result["refresh_seconds"], 2),
+        "step_ms": _f(
+            None if result["step_seconds"] is None else 1000 * result["step_seconds"], 2
+        ),
+        "clustering": _f(stages.get("clustering")),
+        "ari": _f(result["ari_predict"], 3),
+        "peak_phase": str(result["peak"].get("phase")),
+    }
+
+
+def _per_row(result, name):
+    """Microseconds (``*_seconds``) or bytes (``added``: over warm-up) per row."""
+    if name == "added":
+        value = 2**20 * (result["rss_anon_peak_mb"] - result["rss_anon_baseline_mb"])
+        return f"{value / result['n_samples']:.0f}"
+    value = result.get(name)
+    return "n/a" if value is None else f"{1e6 * value / result['n_samples']:.2f}"
+
+
+def markdown(which, results, info, command):
+    """The markdown report of one measurement."""
+    lines = [f"# Scale: {which}", "", machine_summary(info), "", f"    {command}", ""]
+    params = next((r["params"] for r in results if "params" in r), {})
+    shown = {
+        k: params[k]
+        for k in sorted(params)
+        if k
+        in {
+            "hidden_dims",
+            "latent_dim",
+            "pretrain_epochs",
+            "pretrain_optimizer",
+            "batch_size",
+            "max_iter",
+            "update_interval",
+            "n_init",
+            "tol",
+            "random_state",
+        }
+    }
+    lines += [f"DECClusterer({', '.join(f'{k}={v!r}' for k, v in shown.items())})", ""]
+    if which == "table":
+        results = _combine_repeats(results)
+        n_repeats = max(
+            (r["n_repeats"] for r in results if "n_repeats" in r), default=1
+        )
+        lines += [
+            f"Median over {n_repeats} fresh processes per size (peak memory: the "
+            "largest).",
+            "",
+        ]
+        lines += [
+            "| n | peak anon. added (MB) | over post-warm-up baseline (MB) "
+            "| bytes / row | s / pretraining epoch | µs / row / epoch "
+            "| k-means start (s) | s / P refresh | µs / row / refresh "
+            "| ms / clustering step | fit total (s) | predict (s) | ARI "
+            "| 2 processes |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for result in results:
+            row = _row(result)
+            if row is None:
+                lines.append(f"| failed: {result['error'][-200:]!r} |")
+                continue
+            lines.append(
+                f"| {row['n']} | {row['added']} | {row['added_fit']} "
+                f"| {_per_row(result, 'added')} | {row['epoch']} "
+                f"| {_per_row(result, 'pretrain_epoch_seconds')} | {row['kmeans']} "
+                f"| {row['refresh']} | {_per_row(result, 'refresh_seconds')} "
+                f"| {row['step_ms']} | {row['fit']} | {row['predict']} | {row['ari']} "
+                "| (to come) |"
+            )
+    else:
+        lines += [
+            "| n | input | peak anon. added (MB) | over post-warm-up baseline (MB) "
+            "| target (MB) | fit (s) | predict (s) | pretraining (s) "
+            "| k-means start (s) | clustering stage (s) | s / P refresh | ARI "
+            "| peak during |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for result in results:
+            row = _row(result)
+            if row is None:
+                lines.append(f"| failed: {result['error'][-200:]!r} |")
+                continue
+            lines.append(
+                f"| {row['n']} | {row['input']} | {row['added']} | {row['added_fit']} "
+                f"| {result['target_mb']} | {row['fit']} | {row['predict']} "
+                f"| {row['pretrain']} | {row['kmeans']} | {row['clustering']} "
+                f"| {row['refresh']} | {row['ari']} | {row['peak_phase']} |"
+            )
+    lines.append("")
+    for result in results:
+        if "error" in result or not result["peak"]:
+            continue
+        lines.append(
+            f"- n={result['n_samples']:,} ({_row(result)['input']}): peak "
+            f"{result['rss_anon_peak_mb']:.0f} MB anonymous (after imports and "
+            f"data {result['rss_anon_after_data_mb']:.0f} MB) at "
+            f"{result['peak']['seconds']:.1f} s, in "
+            f"{' > '.join(result['peak']['where'][-3:])}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.scale",
+        description="Memory and cost of DECClusterer on large data (issue 15).",
+    )
+    parser.add_argument("which", choices=(*WHICH, "all"))
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/scale"))
+    parser.add_argument(
+        "--n-samples",
+        type=int,
+        default=None,
+        help="rows of the memmap or sparse data (default 2,000,000 / 100,000)",
+    )
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated rows of the table (default 10000,70000,1000000)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="table: processes per size"
+    )
+    parser.add_argument(
+        "--n-features", type=int, default=20000, help="vocabulary of the sparse corpus"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a DECClusterer parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--no-pipeline",
+        action="store_true",
+        help="sparse: skip the TfidfTransformer pipeline run",
+    )
+    parser.add_argument(
+        "--workdir", default=None, help="where the temporary data is written"
+    )
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["_child"]:
+        spec = json.loads(Path(argv[1]).read_text())
+        Path(argv[2]).write_text(json.dumps(measure(spec), default=repr))
+        return 0
+    from benchmarks._options import parse_assignment
+
+    args = _parser().parse_args(argv)
+    overrides = dict(parse_assignment(text) for text in args.set)
+    args.output.mkdir(parents=True, exist_ok=True)
+    info = machine_info()
+    command = "python -m benchmarks.scale " + " ".join(argv)
+    for which in WHICH if args.which == "all" else (args.which,):
+        print(f"scale: {which} ...", flush=True)
+        if which == "memmap":
+            results = run_memmap(args.n_samples or 2_000_000, overrides, args.workdir)
+        elif which == "sparse":
+            results = run_sparse(
+                args.n_samples or 100_000,
+                args.n_features,
+                overrides,
+                not args.no_pipeline,
+                args.workdir,
+            )
+        else:
+            sizes = (
+                TABLE_SIZES
+                if args.sizes is None
+                else tuple(int(s) for s in args.sizes.split(","))
+            )
+            results = run_table(sizes, overrides, args.workdir, args.repeats)
+        write_json(
+            args.output / f"{which}.json",
+            {"machine": info, "command": command, "results": results},
+        )
+        report = markdown(which, results, info, command)
+        (args.output / f"{which}.md").write_text(report)
+        print(report, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,6 +27,8 @@ new peak the sampler records which skdec function the main thread was in.
 
 import argparse
 import json
+import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,7 +45,7 @@ import numpy as np  # noqa: E402
 from benchmarks._machine import _status_mb, machine_info, machine_summary  # noqa: E402
 from benchmarks._report import write_json  # noqa: E402
 
-WHICH = ("memmap", "sparse", "table")
+WHICH = ("memmap", "sparse", "table", "table2")
 MEMMAP_TARGET_MB = 384
 SPARSE_TARGET_MB = 1536
 # The small network of the memmap and table measurements.
@@ -240,6 +242,18 @@ def measure(spec):
         X = sp.load_npz(spec["X"]).tocsr()
     else:
         X = np.load(spec["X"], mmap_mode="r")
+    rows = slice(None)
+    world = spec.get("world", 1)
+    if world > 1:
+        # One rank of a data-parallel fit: a contiguous block of the memory
+        # map (still a memory map), and a gloo process group on loopback.
+        import torch.distributed as dist
+
+        dist.init_process_group("gloo")
+        rank = dist.get_rank()
+        bounds = np.linspace(0, X.shape[0], world + 1).astype(int)
+        rows = slice(bounds[rank], bounds[rank + 1])
+        X = X[rows]
     after_data = rss_anon_mb()
     if spec.get("warm_up", True):
         warm_up("cpu")
@@ -261,8 +275,9 @@ def measure(spec):
             start = time.perf_counter()
             labels = model.predict(X)
             predict_seconds = time.perf_counter() - start
-    y = np.load(spec["y"])
+    y = np.load(spec["y"])[rows]
     return {
+        "world": world,
         "n_samples": int(X.shape[0]),
         "n_features": int(X.shape[1]),
         "input": "sparse CSR" if sp.issparse(X) else "memmap",
@@ -358,6 +373,53 @@ def run_table(sizes=TABLE_SIZES, params=None, workdir=None, repeats=1):
                 result = run_in_subprocess(spec, folder)
                 results.append({**result, "repeat": repeat})
         print(f"  table: n={n_samples} done", flush=True)
+    return results
+
+
+def run_table_parallel(sizes=TABLE_SIZES, params=None, workdir=None, world=2):
+    """The table's fits data-parallel on ``world`` processes (gloo, loopback).
+
+    Each rank is a fresh process fitting a contiguous block of the memory
+    map; the results are per rank.
+    """
+    params = {**SMALL_NET, **(params or {})}
+    results = []
+    root = Path(__file__).resolve().parent.parent
+    for n_samples in sizes:
+        with tempfile.TemporaryDirectory(dir=workdir) as folder:
+            X_path, y_path = write_blobs(folder, n_samples)
+            spec_path = Path(folder) / "spec.json"
+            spec_path.write_text(
+                json.dumps(_spec(X_path, y_path, 10, params, world=world))
+            )
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            procs, outs = [], []
+            for rank in range(world):
+                out_path = Path(folder) / f"result{rank}.json"
+                outs.append(out_path)
+                env = {
+                    **os.environ,
+                    "MASTER_ADDR": "127.0.0.1",
+                    "MASTER_PORT": str(port),
+                    "RANK": str(rank),
+                    "WORLD_SIZE": str(world),
+                }
+                command = [sys.executable, "-m", "benchmarks.scale", "_child"]
+                command += [str(spec_path), str(out_path)]
+                procs.append(
+                    subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.PIPE)
+                )
+            errors = [proc.communicate()[1] for proc in procs]
+            for rank, out_path in enumerate(outs):
+                if out_path.exists():
+                    results.append({**json.loads(out_path.read_text()), "rank": rank})
+                else:
+                    results.append(
+                        {"error": errors[rank][-3000:].decode(), "rank": rank}
+                    )
+        print(f"  table2: n={n_samples} done", flush=True)
     return results
 
 
@@ -525,6 +587,40 @@ def markdown(which, results, info, command):
     return "\n".join(lines) + "\n"
 
 
+def markdown_parallel(results, info, command):
+    """The table2 report: one row per rank of each data-parallel fit."""
+    lines = [
+        "# Scale: table, 2 processes (data-parallel, gloo on loopback)",
+        "",
+        machine_summary(info),
+        "",
+        f"    {command}",
+        "",
+        "| n | rank | rows | peak anon. added (MB) | s / epoch | k-means start (s) "
+        "| s / P refresh | ms / clustering step | fit (s) | ARI (own rows) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| ? | {r['rank']} | error: {r['error'][-200:]!r} |")
+            continue
+        step = r.get("step_seconds")
+        cells = [
+            f"{r['n_samples'] * r['world']:,}",
+            str(r["rank"]),
+            f"{r['n_samples']:,}",
+            _f(r["peak_anon_added_mb"], 0),
+            _f(r.get("pretrain_epoch_seconds"), 2),
+            _f(r.get("kmeans_seconds"), 2),
+            _f(r.get("refresh_seconds"), 2),
+            _f(None if step is None else 1000 * step, 2),
+            _f(r["fit_seconds"]),
+            f"{r['ari_predict']:.3f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.scale",
@@ -598,12 +694,18 @@ def main(argv=None):
                 if args.sizes is None
                 else tuple(int(s) for s in args.sizes.split(","))
             )
-            results = run_table(sizes, overrides, args.workdir, args.repeats)
+            if which == "table2":
+                results = run_table_parallel(sizes, overrides, args.workdir)
+            else:
+                results = run_table(sizes, overrides, args.workdir, args.repeats)
         write_json(
             args.output / f"{which}.json",
             {"machine": info, "command": command, "results": results},
         )
-        report = markdown(which, results, info, command)
+        if which == "table2":
+            report = markdown_parallel(results, info, command)
+        else:
+            report = markdown(which, results, info, command)
         (args.output / f"{which}.md").write_text(report)
         print(report, flush=True)
     return 0

@@ -614,7 +614,7 @@ def _imported_packages(path):
 # scikit-learn's set_output and pandas' Parquet reader may import.
 ALLOWED_IMPORTS = {
     "numpy", "scipy", "sklearn", "torch", "joblib", "tqdm",
-    "matplotlib", "pandas", "pyarrow", "polars", "skdec",
+    "matplotlib", "pandas", "pyarrow", "polars", "umap", "skdec",
 }  # fmt: skip
 
 

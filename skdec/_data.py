@@ -38,7 +38,7 @@ def is_streamed(X):
     """
     if sp.issparse(X) or isinstance(X, np.memmap):
         return True
-    if isinstance(X, np.ndarray) or not hasattr(X, "__getitem__"):
+    if isinstance(X, np.ndarray | torch.Tensor) or not hasattr(X, "__getitem__"):
         return False
     shape, dtype = getattr(X, "shape", None), getattr(X, "dtype", None)
     # pandas objects have both but are small enough to validate as usual.

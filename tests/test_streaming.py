@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skdec import DECClusterer
@@ -78,6 +79,8 @@ def test_what_is_streamed(X, memmap):
     assert is_streamed(RowDataset(X))
     assert not is_streamed(X)
     assert not is_streamed(X.tolist())
+    # Tensors are converted as usual (np.asarray), not read as a dataset.
+    assert not is_streamed(torch.from_numpy(X))
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)

@@ -537,9 +537,8 @@ def markdown(which, results, info, command):
             "| n | peak anon. added (MB) | over post-warm-up baseline (MB) "
             "| bytes / row | s / pretraining epoch | µs / row / epoch "
             "| k-means start (s) | s / P refresh | µs / row / refresh "
-            "| ms / clustering step | fit total (s) | predict (s) | ARI "
-            "| 2 processes |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| ms / clustering step | fit total (s) | predict (s) | ARI |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for result in results:
             row = _row(result)
@@ -551,8 +550,7 @@ def markdown(which, results, info, command):
                 f"| {_per_row(result, 'added')} | {row['epoch']} "
                 f"| {_per_row(result, 'pretrain_epoch_seconds')} | {row['kmeans']} "
                 f"| {row['refresh']} | {_per_row(result, 'refresh_seconds')} "
-                f"| {row['step_ms']} | {row['fit']} | {row['predict']} | {row['ari']} "
-                "| (to come) |"
+                f"| {row['step_ms']} | {row['fit']} | {row['predict']} | {row['ari']} |"
             )
     else:
         lines += [

@@ -401,7 +401,12 @@ class _BaseDeepClusterer(
             Mean silhouette coefficient.
         """
         X = self._validate_for_inference(X)
-        return capped_silhouette(self._embed(X), self._log_proba(X).argmax(axis=1))
+        return capped_silhouette(*self._embed_and_labels(X))
+
+    def _embed_and_labels(self, X):
+        """``(transform(X), predict(X))`` without validation; subclasses that
+        can compute both in one pass over ``X`` override it."""
+        return self._embed(X), self._log_proba(X).argmax(axis=1)
 
     # -- persistence and pickling ---------------------------------------------
 

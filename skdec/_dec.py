@@ -712,6 +712,17 @@ class DECClusterer(_BaseDeepClusterer):
             self.module_.autoencoder.encode, X, out_dim=self.cluster_centers_.shape[1]
         )
 
+    def _embed_and_labels(self, X):
+        """Embedding and labels from one pass over ``X`` (for ``score``)."""
+        module = self.module_
+        latent_dim = self.cluster_centers_.shape[1]
+        out = self._map_numpy(
+            lambda x: torch.cat(module(x), dim=1),
+            X,
+            out_dim=latent_dim + len(self.cluster_centers_),
+        )
+        return out[:, :latent_dim], out[:, latent_dim:].argmax(axis=1)
+
     # -- persistence protocol (used by skdec._persist) ------------------------
 
     # Fitted attributes stored as arrays, and as JSON values, by ``save``.

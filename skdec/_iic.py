@@ -545,6 +545,10 @@ class IICClusterer(_BaseDeepClusterer):
         """Guts of transform: the chosen head's probabilities."""
         return self._proba(X)
 
+    def _embed_and_labels(self, X):
+        proba = self._proba(X)
+        return proba, proba.argmax(axis=1)
+
     def mutual_information(self, X):
         """Mutual information of the chosen head on ``X``: IIC's objective.
 

@@ -71,6 +71,21 @@ def markdown(results):
     ]
     for method, reason in results["skipped_methods"].items():
         lines.append(f"- {method} skipped: {reason}")
+    for method, names in results.get("not_applicable", {}).items():
+        lines.append(
+            f"- {method}: not run on {', '.join(names)} (rows are not square images)"
+        )
+    derived = {
+        row["method"]: row["derived_from"]
+        for row in results["runs"]
+        if row.get("derived_from")
+    }
+    for method, source in derived.items():
+        lines.append(
+            f"- {method}: read off the {source} fits (the partition their "
+            "clustering stage starts from), not fitted apart; fit s is the "
+            "time to that point, and no memory is measured"
+        )
     lines += [
         "",
         "ACC, NMI and ARI are mean ± standard deviation over seeds; fit s is the "

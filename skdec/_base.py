@@ -70,6 +70,24 @@ def _check_widths(widths, name):
     return tuple(int(width) for width in widths)
 
 
+def _check_image_shape(image_shape, n_features):
+    """``image_shape`` as a tuple ``(H, W)`` or ``(C, H, W)`` matching X."""
+    if image_shape is None:
+        return None
+    shape = _check_widths(image_shape, "image_shape")
+    if len(shape) not in (2, 3):
+        raise ValueError(
+            f"image_shape must be (H, W) or (C, H, W), got {image_shape!r}."
+        )
+    if int(np.prod(shape)) != n_features:
+        raise ValueError(
+            f"image_shape={shape} holds {int(np.prod(shape))} values but X has "
+            f"{n_features} features; rows of X must be images flattened in "
+            "(C, H, W) order."
+        )
+    return shape
+
+
 def check_finite_weights(module, stage):
     """Stop with advice when training left non-finite weights.
 

@@ -19,12 +19,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import (
     _BaseDeepClusterer,
+    _check_image_shape,
     _check_widths,
     _seed,
     check_finite_weights,
 )
+from ._conv_nn import ConvAutoencoder
 from ._distributed import sample_rows
 from ._nn import DECModule, StackedAutoencoder
+from ._perturb import ImagePerturbation
 from ._select_k import CRITERIA, select_n_clusters
 from ._silhouette import capped_silhouette
 from ._train import (
@@ -52,6 +55,11 @@ def _embedding_spread(embedding, comm=None):
     n_rows, square, mean = totals[0], totals[1], totals[2:] / totals[0]
     return float(np.sqrt(max(square / n_rows - float(mean @ mean), 0.0)))
 
+
+# DEC-DA's augmentation (Guo et al., 2018): shifts up to 10% of the image
+# size and rotations up to 10 degrees, either way.
+AUGMENT_TRANSLATION = 0.1
+AUGMENT_ROTATION = 10.0
 
 # Above this many rows, k-means places the initial centroids from a random
 # sample of the embedding: the restarts cost O(n_init * n) and the centroids
@@ -220,7 +228,31 @@ class DECClusterer(_BaseDeepClusterer):
 
     hidden_dims : tuple of int, default=(500, 500, 2000)
         Widths of the encoder's hidden layers; the decoder mirrors them. The
-        default is the paper's ``d-500-500-2000-10`` network.
+        default is the paper's ``d-500-500-2000-10`` network. Not used by
+        the convolutional autoencoder (``image_shape`` with
+        ``conv_channels``).
+
+    image_shape : tuple of int or None, default=None
+        ``(H, W)`` or ``(C, H, W)``: the rows of ``X`` are images flattened
+        row-major in that order. It makes the autoencoder convolutional
+        (see ``conv_channels``) and allows ``augment``. None treats rows as
+        plain feature vectors.
+
+    conv_channels : tuple of int or None, default=(32, 64, 128)
+        Used only with ``image_shape``: DCEC's convolutional autoencoder,
+        one stride-2 convolution per width (5x5 kernels, 3x3 for the last)
+        with ReLU, then a linear layer to the embedding; the decoder mirrors
+        it with transposed convolutions. None keeps the fully connected
+        autoencoder of ``hidden_dims`` and uses ``image_shape`` for
+        ``augment`` only.
+
+    augment : bool, default=False
+        DEC-DA's data augmentation (Guo et al., 2018); needs
+        ``image_shape``. Pretraining reconstructs randomly shifted (up to
+        10% of the size) and rotated (up to 10 degrees) copies of the
+        images, and in the clustering stage the target P comes from the
+        clean images while Q, in the loss, comes from such copies.
+        ``transform`` and ``predict`` always see the clean images.
 
     latent_dim : int, default=10
         Dimension of the embedding in which the clusters are formed.
@@ -419,6 +451,9 @@ class DECClusterer(_BaseDeepClusterer):
         "n_clusters_criterion": [StrOptions(set(CRITERIA))],
         "n_clusters_search": [StrOptions({"kmeans", "clustering"})],
         "hidden_dims": ["array-like"],
+        "image_shape": ["array-like", None],
+        "conv_channels": ["array-like", None],
+        "augment": ["boolean"],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "pretrain": [StrOptions({"layerwise", "end_to_end"}), None],
@@ -448,6 +483,9 @@ class DECClusterer(_BaseDeepClusterer):
         n_clusters_criterion="davies_bouldin",
         n_clusters_search="kmeans",
         hidden_dims=(500, 500, 2000),
+        image_shape=None,
+        conv_channels=(32, 64, 128),
+        augment=False,
         latent_dim=10,
         alpha=1.0,
         pretrain="end_to_end",
@@ -473,6 +511,9 @@ class DECClusterer(_BaseDeepClusterer):
         self.n_clusters_criterion = n_clusters_criterion
         self.n_clusters_search = n_clusters_search
         self.hidden_dims = hidden_dims
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
+        self.augment = augment
         self.latent_dim = latent_dim
         self.alpha = alpha
         self.pretrain = pretrain
@@ -504,6 +545,50 @@ class DECClusterer(_BaseDeepClusterer):
             raise TypeError(f"n_clusters must be an int, got {self.n_clusters!r}.")
         super()._check_fit_data(X, n_samples)
         _check_widths(self.hidden_dims, "hidden_dims")
+        image_shape = _check_image_shape(self.image_shape, X.shape[1])
+        if self.augment and image_shape is None:
+            raise ValueError("augment=True transforms images: give their image_shape.")
+        if self._convolutional():
+            if not _check_widths(self.conv_channels, "conv_channels"):
+                raise ValueError(
+                    "conv_channels must hold at least one width; None keeps "
+                    "the fully connected autoencoder of hidden_dims."
+                )
+            if self.pretrain == "layerwise":
+                raise ValueError(
+                    "pretrain='layerwise' trains fully connected pairs; the "
+                    "convolutional autoencoder (image_shape with conv_channels) "
+                    "pretrains 'end_to_end'."
+                )
+
+    def _convolutional(self):
+        """Whether the autoencoder is DCEC's convolutional one."""
+        return self.image_shape is not None and self.conv_channels is not None
+
+    def _build_autoencoder(self, n_features, generator):
+        """A freshly initialised autoencoder, as the parameters say."""
+        if self._convolutional():
+            return ConvAutoencoder(
+                _check_image_shape(self.image_shape, n_features),
+                _check_widths(self.conv_channels, "conv_channels"),
+                self.latent_dim,
+                generator=generator,
+            )
+        dims = (n_features, *_check_widths(self.hidden_dims, "hidden_dims"))
+        return StackedAutoencoder((*dims, self.latent_dim), generator=generator)
+
+    def _augmentation(self):
+        """DEC-DA's random shifts and rotations, or None without ``augment``."""
+        if not self.augment:
+            return None
+        return ImagePerturbation(
+            tuple(self.image_shape),
+            rotation=AUGMENT_ROTATION,
+            scale=(1.0, 1.0),
+            shear=0.0,
+            translation=AUGMENT_TRANSLATION,
+            noise_std=0.0,
+        )
 
     def _fit(self, X, setup):
         """Guts of fit on the training tensor ``X``; parameters are valid."""
@@ -514,9 +599,7 @@ class DECClusterer(_BaseDeepClusterer):
                 "n_clusters_search='clustering' does not run data-parallel; "
                 "use n_clusters_search='kmeans' or distributed=False."
             )
-        dims = (X.shape[1], *_check_widths(self.hidden_dims, "hidden_dims"))
-        dims = (*dims, self.latent_dim)
-        autoencoder = StackedAutoencoder(dims, generator=setup.init_generator)
+        autoencoder = self._build_autoencoder(X.shape[1], setup.init_generator)
         autoencoder = autoencoder.to(device)
         if comm is not None:
             # One model: every rank starts from rank 0's weights.
@@ -600,6 +683,7 @@ class DECClusterer(_BaseDeepClusterer):
             gamma=self._reconstruction_gamma(),
             progress=setup.progress,
             comm=setup.comm,
+            augment=self._augmentation(),
         )
         check_finite_weights(module, "clustering")
         warn = warn and (setup.comm is None or setup.comm.is_main)
@@ -695,7 +779,9 @@ class DECClusterer(_BaseDeepClusterer):
         )
         if self.pretrain == "layerwise":
             return pretrain_layerwise(autoencoder, X, dropout=self.dropout, **common)
-        return pretrain_end_to_end(autoencoder, X, **common)
+        return pretrain_end_to_end(
+            autoencoder, X, augment=self._augmentation(), **common
+        )
 
     # -- inference ----------------------------------------------------------
 
@@ -742,17 +828,31 @@ class DECClusterer(_BaseDeepClusterer):
 
     def _module_config(self):
         """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""
-        return {
-            "dims": list(self.module_.autoencoder.dims),
+        autoencoder = self.module_.autoencoder
+        config = {
             "n_clusters": int(self.cluster_centers_.shape[0]),
             "alpha": self.module_.alpha,
         }
+        if isinstance(autoencoder, ConvAutoencoder):
+            config["image_shape"] = list(autoencoder.image_shape)
+            config["conv_channels"] = list(autoencoder.channels)
+            config["latent_dim"] = autoencoder.latent_dim
+        else:
+            config["dims"] = list(autoencoder.dims)
+        return config
 
     @classmethod
     def _build_module(cls, config):
         """An untrained ``module_`` with the architecture described by ``config``."""
-        autoencoder = StackedAutoencoder(config["dims"])
-        centroids = torch.zeros(config["n_clusters"], config["dims"][-1])
+        if "image_shape" in config:
+            autoencoder = ConvAutoencoder(
+                config["image_shape"], config["conv_channels"], config["latent_dim"]
+            )
+            latent_dim = config["latent_dim"]
+        else:
+            autoencoder = StackedAutoencoder(config["dims"])
+            latent_dim = config["dims"][-1]
+        centroids = torch.zeros(config["n_clusters"], latent_dim)
         return DECModule(autoencoder, centroids, config["alpha"])
 
     # -- scikit-learn plumbing ------------------------------------------------

@@ -13,7 +13,12 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch.nn import functional as F
 
-from ._base import _BaseDeepClusterer, _check_widths, _module_device
+from ._base import (
+    _BaseDeepClusterer,
+    _check_image_shape,
+    _check_widths,
+    _module_device,
+)
 from ._iic_nn import (
     IICBackbone,
     IICModule,
@@ -35,28 +40,6 @@ from ._train import (
 # Seed of the perturbations drawn by ``score`` and by the final head
 # selection, so that both are deterministic functions of the weights and X.
 _SCORE_SEED = 0
-
-# ---------------------------------------------------------------------------
-# Validation helpers
-
-
-def _check_image_shape(image_shape, n_features):
-    """``image_shape`` as a tuple ``(H, W)`` or ``(C, H, W)`` matching X."""
-    if image_shape is None:
-        return None
-    shape = _check_widths(image_shape, "image_shape")
-    if len(shape) not in (2, 3):
-        raise ValueError(
-            f"image_shape must be (H, W) or (C, H, W), got {image_shape!r}."
-        )
-    if int(np.prod(shape)) != n_features:
-        raise ValueError(
-            f"image_shape={shape} holds {int(np.prod(shape))} values but X has "
-            f"{n_features} features; rows of X must be images flattened in "
-            "(C, H, W) order."
-        )
-    return shape
-
 
 # ---------------------------------------------------------------------------
 # Training

@@ -166,12 +166,16 @@ def _fit_reconstruction(
     stage,
     progress,
     comm=None,
+    augment=None,
 ):
     """Minimise the mean squared reconstruction error of ``forward(x) -> x``.
 
     An epoch is one pass over ``X``; data-parallel (``comm``), every rank
     runs as many steps as the rank with the most rows needs, the others
     going on into their next shuffled pass, and gradients are averaged.
+    With ``augment`` (``augment(x, generator)``), every batch is replaced by
+    its random transform, which is then both the input and the target
+    (DEC-DA's pretraining).
     """
     parameters = list(parameters)
     clip = optimizer == "sgd"
@@ -189,6 +193,8 @@ def _fit_reconstruction(
         for _ in range(n_steps):
             _, data_idx = next(batches)
             x = _take(X, data_idx, device)
+            if augment is not None:
+                x = augment(x, generator)
             loss = F.mse_loss(forward(x), x)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -225,8 +231,9 @@ def pretrain_end_to_end(
     progress=False,
     stage="pretrain_end_to_end",
     comm=None,
+    augment=None,
 ):
-    """Train the whole autoencoder to reconstruct ``X``."""
+    """Train the whole autoencoder to reconstruct ``X`` (or its transforms)."""
     return _fit_reconstruction(
         autoencoder,
         autoencoder.parameters(),
@@ -240,6 +247,7 @@ def pretrain_end_to_end(
         stage=stage,
         progress=progress,
         comm=comm,
+        augment=augment,
     )
 
 
@@ -368,6 +376,7 @@ def train_clustering(
     gamma=None,
     progress=False,
     comm=None,
+    augment=None,
 ):
     """DEC's clustering stage: minimise KL(P || Q) over encoder and centroids.
 
@@ -383,6 +392,10 @@ def train_clustering(
     Data-parallel (``comm``), every rank steps on its own rows with averaged
     gradients, and the refreshes and the stopping rule use all ranks' rows,
     so all ranks stop together.
+
+    With ``augment`` (``augment(x, generator)``), the target P comes from
+    the clean rows and Q, in the loss, from their random transforms
+    (DEC-DA's clustering stage).
 
     Returns ``(n_iter, converged, history)``.
     """
@@ -437,6 +450,8 @@ def train_clustering(
             break
         idx, data_idx = next(batches)
         x = _take(X, data_idx, device)
+        if augment is not None:
+            x = augment(x, generator)
         z, log_q_batch = module(x)
         loss = kl_divergence(p[idx], log_q_batch)
         if gamma is not None:

@@ -1,6 +1,7 @@
 """Smoke tests of the benchmark suite (benchmarks/) with a tiny network."""
 
 import argparse
+import importlib.util
 import json
 import sys
 import types
@@ -95,6 +96,17 @@ def test_dec_family_methods_take_the_overrides_they_have():
     assert (ae_kmeans.max_iter, ae_kmeans.latent_dim) == (0, 3)
     kmeans = run.METHODS["kmeans"](4, 1, overrides)
     assert (kmeans.n_init, kmeans.random_state) == (20, 1)
+    dec_manifold = run.METHODS["dec_manifold"](4, 1, overrides)
+    assert (dec_manifold.init, dec_manifold.max_iter) == ("manifold", 7)
+    idec_manifold = run.METHODS["idec_manifold"](4, 1, overrides)
+    assert (idec_manifold.init, idec_manifold.gamma) == ("manifold", 0.5)
+    # The image methods get image_shape per data set, in _run_one.
+    conv = run.METHODS["dec_conv"](4, 1, {**overrides, "conv_channels": (4,)})
+    assert (conv.conv_channels, conv.augment, conv.latent_dim) == ((4,), False, 3)
+    da = run.METHODS["dec_da"](4, 1, {**overrides, "conv_channels": (4,)})
+    assert (da.conv_channels, da.augment) == (None, True)
+    conv_da = run.METHODS["dec_conv_da"](4, 1, overrides)
+    assert (conv_da.conv_channels, conv_da.augment) == ((32, 64, 128), True)
 
 
 def test_suite_writes_json_markdown_and_chart(tmp_path):
@@ -135,12 +147,17 @@ def test_suite_writes_json_markdown_and_chart(tmp_path):
     for row in runs:
         assert "error" not in row
         assert 0 < row["acc"] <= 1 and -1 <= row["ari"] <= 1 and 0 <= row["nmi"] <= 1
-        assert row["fit_seconds"] > 0 and row["peak_rss_mb"] > 0
-        assert row["params"]["random_state"] == 0
+        assert row["fit_seconds"] > 0 and row["params"]["random_state"] == 0
+        # ae_kmeans is read off the dec fit, which alone measures memory.
+        if row["method"] == "ae_kmeans":
+            assert row["derived_from"] == "dec" and row["peak_rss_mb"] is None
+        else:
+            assert "derived_from" not in row and row["peak_rss_mb"] > 0
     by_method = {r["method"]: r for r in runs if r["dataset"] == "digits"}
     assert by_method["kmeans"]["params"]["n_init"] == 20
     assert by_method["ae_kmeans"]["params"]["max_iter"] == 0
     assert by_method["ae_kmeans"]["n_iter"] == 0
+    assert by_method["ae_kmeans"]["fit_seconds"] < by_method["dec"]["fit_seconds"]
     dec = by_method["dec"]
     assert dec["params"]["hidden_dims"] == [16]
     assert dec["params"]["pretrain_epochs"] == 1
@@ -382,6 +399,182 @@ def test_iic_heads_are_reported(tmp_path):
     # The chosen head is one of them: the same labels, the same accuracy.
     assert any(acc == pytest.approx(row["acc"]) for acc in row["head_acc"])
     assert "## Heads (IIC)" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "name, shape, n_classes",
+    [("wine", (178, 13), 3), ("breast_cancer", (569, 30), 2)],
+)
+def test_tabular_datasets_are_standardised(name, shape, n_classes):
+    (loaded,) = run.DATASETS[name](None).items()
+    assert loaded[0] == name
+    X, y = loaded[1]
+    assert X.shape == shape and X.dtype == np.float32 and len(y) == shape[0]
+    assert len(np.unique(y)) == n_classes
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(X.std(axis=0), 1, atol=1e-4)
+    # Plain features: the image methods do not run on them.
+    assert name not in run.IMAGE_DATASETS
+
+
+def test_image_shape_only_for_square_images():
+    assert run._image_shape(64, True) == (8, 8)
+    assert run._image_shape(784, True) == (28, 28)
+    assert run._image_shape(50, True) is None
+    # A square width alone does not make rows images (synthetic784).
+    assert run._image_shape(784, False) is None
+
+
+TINY_IIC = [
+    *("--set", "iic_max_epochs=1"),
+    *("--set", "iic_n_heads=1"),
+    *("--set", "iic_conv_channels=(4,)"),
+    *("--set", "iic_hidden_dims=(8,)"),
+]
+
+
+def test_image_methods_run_on_image_data_only(tmp_path):
+    image_only = ["dec_conv", "dec_da", "dec_conv_da"]
+    status = run.main(
+        [
+            *("--datasets", "digits,wine,synthetic784"),
+            *("--methods", ",".join(["kmeans", *image_only, "iic"])),
+            *("--seeds", "0"),
+            *("--max-samples", "60"),
+            "--no-subprocess",
+            *("--output", str(tmp_path)),
+            *TINY,
+            *("--set", "conv_channels=(4,)"),
+            *TINY_IIC,
+        ]
+    )
+    assert status == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["not_applicable"] == {
+        method: ["wine", "synthetic784"] for method in image_only
+    }
+    runs = {(r["dataset"], r["method"]): r for r in results["runs"]}
+    assert all("error" not in row for row in runs.values())
+    assert sorted(runs) == sorted(
+        [("digits", m) for m in ["kmeans", *image_only, "iic"]]
+        + [(d, m) for d in ("wine", "synthetic784") for m in ("kmeans", "iic")]
+    )
+    # Digits' rows are 8x8 images; IIC takes other data as plain features.
+    for method in [*image_only, "iic"]:
+        assert runs["digits", method]["params"]["image_shape"] == [8, 8]
+    assert runs["wine", "iic"]["params"]["image_shape"] is None
+    assert runs["synthetic784", "iic"]["params"]["image_shape"] is None
+    params = {m: runs["digits", m]["params"] for m in image_only}
+    assert params["dec_conv"]["conv_channels"] == [4]
+    assert not params["dec_conv"]["augment"]
+    assert (params["dec_da"]["conv_channels"], params["dec_da"]["augment"]) == (
+        None,
+        True,
+    )
+    assert params["dec_conv_da"]["conv_channels"] == [4]
+    assert params["dec_conv_da"]["augment"]
+    table = (tmp_path / "results.md").read_text()
+    for method in image_only:
+        assert (
+            f"- {method}: not run on wine, synthetic784 (rows are not square images)"
+            in table
+        )
+        assert f"| wine | {method} |" not in table
+
+
+def test_image_only_methods_need_an_image_data_set(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        run.main(
+            [
+                *("--datasets", "wine,breast_cancer"),
+                *("--methods", "dec_conv,dec_da"),
+                *("--output", str(tmp_path / "out")),
+            ]
+        )
+    assert exc.value.code == 2
+    assert "image data only" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_manifold_methods_need_umap_learn(monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "umap" else find_spec(name, *args),
+    )
+    methods, skipped = run._available_methods(
+        ["kmeans", "dec_manifold", "idec_manifold"]
+    )
+    assert methods == ["kmeans"]
+    assert skipped == {
+        method: "umap is not installed (pip install umap-learn)"
+        for method in ("dec_manifold", "idec_manifold")
+    }
+
+
+@pytest.mark.parametrize(
+    "methods, overrides, expected",
+    [
+        (["kmeans", "ae_kmeans", "dec"], {}, True),
+        (["dec", "ae_kmeans"], {"max_iter": 3}, True),
+        (["ae_kmeans"], {}, False),
+        (["ae_kmeans", "idec"], {}, False),
+        # Another start than k-means: ae_kmeans is not dec's start.
+        (["ae_kmeans", "dec"], {"init": "manifold"}, False),
+    ],
+)
+def test_when_ae_kmeans_is_read_off_dec(methods, overrides, expected):
+    assert run._derives_ae_kmeans(methods, overrides) is expected
+
+
+def test_ae_kmeans_read_off_dec_equals_its_own_fit(tmp_path):
+    def runs(methods, output):
+        status = run.main(
+            [
+                *("--datasets", "digits,wine"),
+                *("--methods", methods),
+                *("--seeds", "0,1"),
+                *("--max-samples", "150"),
+                "--no-subprocess",
+                *("--output", str(output)),
+                *TINY,
+                *("--set", "pretrain_epochs=3"),
+                *("--set", "pretrain_optimizer='adam'"),
+            ]
+        )
+        assert status == 0
+        return json.loads((output / "results.json").read_text())
+
+    # dec first: the table still follows the order asked for.
+    both = runs("dec,ae_kmeans", tmp_path / "both")
+    alone = runs("ae_kmeans", tmp_path / "alone")
+    # One dec fit per data set and seed gives both rows, ae_kmeans's first.
+    assert [(r["dataset"], r["method"], r["seed"]) for r in both["runs"]] == [
+        (d, m, s)
+        for d in ("digits", "wine")
+        for s in (0, 1)
+        for m in ("ae_kmeans", "dec")
+    ]
+    assert [(a["dataset"], a["method"]) for a in both["aggregates"]] == [
+        (d, m) for d in ("digits", "wine") for m in ("dec", "ae_kmeans")
+    ]
+    derived = [r for r in both["runs"] if r["method"] == "ae_kmeans"]
+    decs = [r for r in both["runs"] if r["method"] == "dec"]
+    assert len(derived) == len(alone["runs"]) == 4
+    for row, own, dec in zip(derived, alone["runs"], decs, strict=True):
+        assert (row["dataset"], row["seed"]) == (own["dataset"], own["seed"])
+        assert row["derived_from"] == "dec" and "derived_from" not in own
+        assert set(row) == set(own) | {"derived_from"}
+        for key in ("acc", "nmi", "ari", "n_clusters_found", "n_iter", "params"):
+            assert row[key] == own[key], key
+        assert row["params"] == {**dec["params"], "max_iter": 0}
+        assert 0 < row["fit_seconds"] < dec["fit_seconds"]
+        assert set(row["stage_seconds"]) == {"pretraining", "kmeans"}
+        assert row["peak_rss_mb"] is None and row["fit_rss_increase_mb"] is None
+    table = (tmp_path / "both" / "results.md").read_text()
+    assert "- ae_kmeans: read off the dec fits" in table
+    assert table.index("| digits | dec |") < table.index("| digits | ae_kmeans |")
 
 
 def test_scale_memmap_reports_memory_time_and_quality(tmp_path):

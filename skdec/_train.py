@@ -322,14 +322,16 @@ def pretrain_layerwise(
 # Clustering stage
 
 
-def refresh_target(module, X, *, device, reconstruction=False, comm=None):
+def refresh_target(module, X, *, device, reconstruction=False, comm=None, target=None):
     """Soft assignment of the whole of ``X`` in batches, and its target.
 
     Returns ``(p, labels, kl, mse)``: the target distribution P (on
     ``device``), the hard labels argmax Q, ``KL(P || Q)`` as a float and, with
     ``reconstruction``, the mean squared reconstruction error (else None),
     computed in the same pass. Data-parallel, the cluster frequencies of P,
-    the KL divergence and the error are those of all ranks' rows.
+    the KL divergence and the error are those of all ranks' rows. A given
+    ``target`` (n x k, on ``device``) is returned as P instead of DEC's
+    sharpened Q, and the KL divergence is taken to it.
     """
 
     def forward(x):
@@ -351,6 +353,10 @@ def refresh_target(module, X, *, device, reconstruction=False, comm=None):
     kl_sum = 0.0
     for start in range(0, len(out), INFERENCE_BATCH_SIZE):
         rows = out[start : start + INFERENCE_BATCH_SIZE, :n_clusters]
+        if target is not None:
+            p_rows = target[start : start + INFERENCE_BATCH_SIZE]
+            kl_sum += float(F.kl_div(rows, p_rows, reduction="sum"))
+            continue
         p_rows = target_distribution(rows.exp(), frequency=frequency)
         kl_sum += float(F.kl_div(rows, p_rows, reduction="sum"))
         rows.copy_(p_rows)
@@ -358,7 +364,7 @@ def refresh_target(module, X, *, device, reconstruction=False, comm=None):
     if comm is not None:
         kl_sum, mse_sum, n_rows = comm.sum([kl_sum, mse_sum, n_rows])
     mse = mse_sum / n_rows if reconstruction else None
-    p = log_q  # its storage now holds P
+    p = log_q if target is None else target  # log Q's storage now holds P
     return p, labels, kl_sum / n_rows, mse
 
 
@@ -377,6 +383,8 @@ def train_clustering(
     progress=False,
     comm=None,
     augment=None,
+    start_target=None,
+    start_steps=0,
 ):
     """DEC's clustering stage: minimise KL(P || Q) over encoder and centroids.
 
@@ -397,6 +405,11 @@ def train_clustering(
     the clean rows and Q, in the loss, from their random transforms
     (DEC-DA's clustering stage).
 
+    With ``start_target`` (n x k, on ``device``), the target of the first
+    ``start_steps`` steps is that fixed distribution instead of P: the
+    encoder and centroids first learn the partition the stage starts from
+    (the refreshes then only record; the stopping rule waits).
+
     Returns ``(n_iter, converged, history)``.
     """
     parameters = [*module.autoencoder.encoder_layers.parameters(), module.centroids]
@@ -413,8 +426,14 @@ def train_clustering(
     while True:
         if n_iter % update_interval == 0:
             p = None  # the old target goes before the new one is built
+            holding = start_target is not None and n_iter < start_steps
             p, labels, kl, mse = refresh_target(
-                module, X, device=device, reconstruction=gamma is not None, comm=comm
+                module,
+                X,
+                device=device,
+                reconstruction=gamma is not None,
+                comm=comm,
+                target=start_target if holding else None,
             )
             # ``loss`` is the stage's objective on the whole data at the
             # refresh: KL(P || Q) for DEC, MSE + gamma KL(P || Q) for IDEC.
@@ -427,6 +446,8 @@ def train_clustering(
             }
             if gamma is not None:
                 record["reconstruction"] = mse
+            if holding:
+                record["target"] = "start"
             _check_finite(record["loss"], "clustering")
             if previous_labels is not None:
                 changed = (labels != previous_labels).sum().item()
@@ -442,7 +463,8 @@ def train_clustering(
             now = time.perf_counter()
             record["seconds"], start = now - start, now
             history.append(record)
-            if previous_labels is not None and record["delta_label"] < tol:
+            stoppable = previous_labels is not None and not holding
+            if stoppable and record["delta_label"] < tol:
                 converged = True
                 break
             previous_labels = labels

@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skdec import DECClusterer, _dec
+from skdec import DECClusterer, _dec, _nn, _train
 from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer, silhouette_scorer
 
 from .conftest import TINY
@@ -391,3 +391,43 @@ def test_manifold_init(blobs):
         return
     dec = _fit(X, init="manifold")
     assert adjusted_rand_score(y, dec.labels_) > 0.9
+
+
+def test_start_target_is_learned_before_dec_takes_over(blobs):
+    # The clustering stage first learns a given partition (here the true
+    # classes, with centroids that start elsewhere), and the stopping rule
+    # waits until DEC's own target takes over.
+    X, y = blobs
+    X = torch.from_numpy(X)
+    autoencoder = _nn.StackedAutoencoder(
+        (6, 16, 2), generator=torch.Generator().manual_seed(0)
+    )
+    module = _nn.DECModule(autoencoder, torch.zeros(3, 2) + torch.eye(3, 2))
+    start_target = torch.eye(3)[torch.as_tensor(y)]
+    n_iter, converged, history = _train.train_clustering(
+        module,
+        X,
+        max_iter=200,
+        update_interval=10,
+        tol=1.0,  # would stop at the second refresh but for the start target
+        batch_size=32,
+        learning_rate=0.1,
+        generator=torch.Generator().manual_seed(0),
+        device=torch.device("cpu"),
+        start_target=start_target,
+        start_steps=150,
+    )
+    holding = [record for record in history if record.get("target") == "start"]
+    assert [record["iteration"] for record in holding] == list(range(0, 150, 10))
+    assert converged and n_iter == 150  # stops at the first refresh after it
+    with torch.no_grad():
+        labels = module(X)[1].argmax(dim=1).numpy()
+    assert adjusted_rand_score(y, labels) > 0.9
+
+
+def test_manifold_start_history_marks_the_start_target(blobs):
+    pytest.importorskip("umap")
+    dec = _fit(blobs[0], init="manifold", max_iter=100, tol=0.0)
+    targets = [r.get("target") for r in dec.history_ if r["stage"] == "clustering"]
+    # 10 refresh intervals of 5 steps learn the mixture's partition.
+    assert targets[:10] == ["start"] * 10 and targets[10] is None

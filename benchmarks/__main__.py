@@ -1,8 +1,8 @@
-"""``python -m benchmarks [speed|gpu] ...``: the suite, or a benchmark."""
+"""``python -m benchmarks [speed|gpu|starts] ...``: the suite, or a benchmark."""
 
 import sys
 
-from benchmarks import gpu, run, speed
+from benchmarks import gpu, run, speed, starts
 
 
 def main(argv=None):
@@ -11,6 +11,8 @@ def main(argv=None):
         return speed.main(argv[1:])
     if argv[:1] == ["gpu"]:
         return gpu.main(argv[1:])
+    if argv[:1] == ["starts"]:
+        return starts.main(argv[1:])
     return run.main(argv)
 
 

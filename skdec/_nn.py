@@ -148,7 +148,9 @@ class DECModule(nn.Module):
     def __init__(self, autoencoder, centroids, alpha=1.0):
         super().__init__()
         self.autoencoder = autoencoder
-        self.centroids = nn.Parameter(torch.as_tensor(centroids, dtype=torch.float32))
+        # A copy: training must not write into the caller's array (``init``).
+        centroids = torch.as_tensor(centroids, dtype=torch.float32).clone()
+        self.centroids = nn.Parameter(centroids)
         self.alpha = float(alpha)
 
     def forward(self, x):

@@ -367,6 +367,16 @@ def test_init_array_places_the_centroids(blobs):
     assert len(init) == 1 and init[0]["n_clusters"] == 3
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_init_array_is_not_modified_by_fit(blobs, dtype):
+    init = np.array([[-2.0, 0.0], [0.0, 2.0], [2.0, 0.0]], dtype=dtype)
+    before = init.copy()
+    dec = _fit(blobs[0], init=init)
+    assert dec.n_iter_ > 0  # the centroids moved during training
+    np.testing.assert_array_equal(init, before)
+    assert not np.array_equal(dec.cluster_centers_, before)
+
+
 @pytest.mark.parametrize(
     ("init", "params", "message"),
     [

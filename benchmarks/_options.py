@@ -1,4 +1,4 @@
-"""Command-line pieces shared by ``run.py`` and ``speed.py``."""
+"""Command-line pieces shared by the benchmark scripts."""
 
 import argparse
 import ast
@@ -123,3 +123,21 @@ def check_overrides(parser, flag, make_estimator, overrides):
 def default_output(prefix=""):
     """``benchmarks/results/<prefix><date-time>``, a new folder per run."""
     return RESULTS_DIR / f"{prefix}{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def check_fashion_path(parser, args):
+    """Exit with a usage error if Fashion-MNIST is selected but not on disk.
+
+    ``args`` needs ``datasets`` and ``fashion`` (the --fashion PATH or None);
+    the benchmarks never download data.
+    """
+    from skdec.datasets import _FASHION_MNIST_DIR, _FASHION_MNIST_PACKAGE
+
+    fashion = Path(args.fashion or _FASHION_MNIST_DIR)
+    if "fashion" in args.datasets and not fashion.exists():
+        parser.error(
+            f"--datasets fashion: '{fashion}' does not exist; install the Debian "
+            f"package {_FASHION_MNIST_PACKAGE} (apt-get install "
+            f"{_FASHION_MNIST_PACKAGE}) or give --fashion PATH; the benchmark "
+            "never downloads data."
+        )

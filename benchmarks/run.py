@@ -40,6 +40,7 @@ from benchmarks._machine import (  # noqa: E402
 )
 from benchmarks._options import (  # noqa: E402
     add_set_argument,
+    check_fashion_path,
     check_overrides,
     comma_list,
     default_output,
@@ -621,14 +622,7 @@ def _check_arguments(parser, args, overrides):
             "--datasets mnist needs --mnist PATH (the folder of the MNIST IDX "
             "files or an .npz); the benchmark never downloads data."
         )
-    fashion = Path(args.fashion or _FASHION_MNIST_DIR)
-    if "fashion" in args.datasets and not fashion.exists():
-        parser.error(
-            f"--datasets fashion: '{fashion}' does not exist; install the Debian "
-            f"package {_FASHION_MNIST_PACKAGE} (apt-get install "
-            f"{_FASHION_MNIST_PACKAGE}) or give --fashion PATH; the benchmark "
-            "never downloads data."
-        )
+    check_fashion_path(parser, args)
     if args.max_samples is not None and args.max_samples < 1:
         parser.error("--max-samples must be a positive integer.")
     return methods, skipped

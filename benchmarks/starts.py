@@ -64,6 +64,7 @@ from benchmarks._machine import machine_info, machine_summary  # noqa: E402
 from benchmarks._options import (  # noqa: E402
     RESULTS_DIR,
     add_set_argument,
+    check_fashion_path,
     check_overrides,
     comma_list,
     default_output,
@@ -79,7 +80,6 @@ from skdec._train import (  # noqa: E402
 )
 from skdec.datasets import (  # noqa: E402
     _FASHION_MNIST_DIR,
-    _FASHION_MNIST_PACKAGE,
 )
 from skdec.metrics import cluster_accuracy, normalized_mutual_info_score  # noqa: E402
 
@@ -657,13 +657,7 @@ def _check_arguments(parser, args, overrides):
         parser.error("--steps must be a positive integer.")
     if args.restarts < 0:
         parser.error("--restarts must be 0 or more.")
-    fashion = Path(args.fashion or _FASHION_MNIST_DIR)
-    if "fashion" in args.datasets and not fashion.exists():
-        parser.error(
-            f"--datasets fashion: '{fashion}' does not exist; install the Debian "
-            f"package {_FASHION_MNIST_PACKAGE} or give --fashion PATH; the "
-            "benchmark never downloads data."
-        )
+    check_fashion_path(parser, args)
 
 
 def main(argv=None):

@@ -66,7 +66,7 @@ AUGMENT_ROTATION = 10.0
 # partitions the embedding into the centroids' Voronoi cells, and those cells
 # are not the manifold's clusters (on digits, seed 0: ACC 0.806 against the
 # mixture's 0.842); learning the partition first keeps it (0.849 after 300
-# steps; benchmarks/README.md, "the manifold start").
+# steps; benchmarks/README.md, tuning log, session 6).
 START_TARGET_REFRESHES = 10
 
 # Above this many rows, k-means places the initial centroids from a random

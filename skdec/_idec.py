@@ -38,9 +38,10 @@ class IDECClusterer(DECClusterer):
         the tuning log of ``benchmarks/README.md``).
 
     n_clusters_range, n_clusters_criterion, n_clusters_search, hidden_dims, \
-latent_dim, alpha, pretrain, pretrain_epochs, dropout, max_iter, \
-update_interval, tol, batch_size, pretrain_optimizer, pretrain_learning_rate, \
-embedding_scale, init, n_init, distributed, device, random_state, verbose
+image_shape, conv_channels, augment, latent_dim, alpha, pretrain, \
+pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, \
+pretrain_optimizer, pretrain_learning_rate, embedding_scale, init, n_init, \
+distributed, device, random_state, verbose
         As in :class:`DECClusterer`, with the same defaults.
 
     Attributes

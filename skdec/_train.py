@@ -364,7 +364,8 @@ def refresh_target(module, X, *, device, reconstruction=False, comm=None, target
     if comm is not None:
         kl_sum, mse_sum, n_rows = comm.sum([kl_sum, mse_sum, n_rows])
     mse = mse_sum / n_rows if reconstruction else None
-    p = log_q if target is None else target  # log Q's storage now holds P
+    # Without a target, log Q's storage now holds P.
+    p = log_q if target is None else target
     return p, labels, kl_sum / n_rows, mse
 
 

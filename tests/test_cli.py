@@ -15,7 +15,8 @@ from sklearn.base import clone
 
 import skdec
 from skdec import DECClusterer, IDECClusterer, IICClusterer
-from skdec._cli import build_parser, main, read_data, run_demo
+from skdec._cli import build_parser, main, run_demo
+from skdec._io import read_data
 
 from .conftest import TINY, TINY_IIC
 
@@ -196,8 +197,15 @@ def test_parquet_files_are_read(tmp_path):
 @pytest.mark.parametrize(
     "missing, message",
     [
-        (["pandas"], "needs pandas and pyarrow: pip install pandas pyarrow"),
-        (["pyarrow", "fastparquet"], "needs pyarrow: pip install pyarrow"),
+        (
+            ["pandas"],
+            'needs pandas and pyarrow: pip install "skdec[parquet]" '
+            "(or pip install pandas pyarrow)",
+        ),
+        (
+            ["pyarrow", "fastparquet"],
+            'needs pyarrow: pip install "skdec[parquet]" (or pip install pyarrow)',
+        ),
     ],
 )
 def test_parquet_without_its_packages_is_a_clear_error(
@@ -414,12 +422,35 @@ def test_predict_reports_shape_mismatch_and_bad_models(data_files, blobs, capsys
         ["predict", data_files / "m.skdec", data_files / "narrow.npy"], capsys
     )
     assert status == 2
-    assert "X has 5 features, but DECClusterer is expecting 6" in err
+    assert err == (
+        f"skdec: error: {data_files / 'narrow.npy'}: 5 features (columns) per "
+        f"sample, but the model {data_files / 'm.skdec'} was fitted on 6.\n"
+    )
     status, _, err = run(
         ["predict", data_files / "X.npz", data_files / "X.npy"], capsys
     )
     assert status == 2
     assert err.startswith("skdec: error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["wide.csv", "narrow.csv", "wide.npy"])
+def test_data_of_the_wrong_width_names_the_file(name, data_files, blobs, capsys):
+    dec = DECClusterer(n_clusters=3, **TINY, random_state=0).fit(blobs[0])
+    dec.save(data_files / "m.skdec")
+    width = 4 if name.startswith("narrow") else 9
+    X = np.ones((7, width))
+    path = data_files / name
+    if path.suffix == ".csv":
+        np.savetxt(path, X, delimiter=",", header=",".join("abcdefghi"[:width]))
+    else:
+        np.save(path, X)
+    for extra in ([], ["--proba"]):
+        status, out, err = run(
+            ["predict", data_files / "m.skdec", path, *extra], capsys
+        )
+        assert (status, out) == (2, "")
+        assert err.startswith(f"skdec: error: {path}: {width} features")
+        assert "m.skdec was fitted on 6." in err and err.count("\n") == 1
 
 
 def test_python_dash_m_entry_point_exits_2_without_traceback(tmp_path):

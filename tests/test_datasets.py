@@ -10,7 +10,7 @@ from scipy import sparse
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-import skdec.datasets
+import skdec.datasets._loaders
 from skdec.datasets import (
     load_digits_scaled,
     load_fashion_mnist,
@@ -370,7 +370,7 @@ def test_load_fashion_mnist_default_subset_is_all(tmp_path, mnist_arrays):
 
 def test_load_fashion_mnist_default_path(tmp_path, mnist_arrays, monkeypatch):
     write_mnist_dir(tmp_path, {"test": mnist_arrays["test"]}, gz=True)
-    monkeypatch.setattr(skdec.datasets, "_FASHION_MNIST_DIR", tmp_path)
+    monkeypatch.setattr(skdec.datasets._loaders, "_FASHION_MNIST_DIR", tmp_path)
     X, y = load_fashion_mnist(subset="test")
     assert X.shape == (3, 784)
     np.testing.assert_array_equal(y, [7, 2, 1])
@@ -384,7 +384,7 @@ def test_load_fashion_mnist_missing_folder_names_the_package(tmp_path, monkeypat
     assert str(missing) in str(exc.value)
 
     # The default folder, when the package is not installed.
-    monkeypatch.setattr(skdec.datasets, "_FASHION_MNIST_DIR", missing)
+    monkeypatch.setattr(skdec.datasets._loaders, "_FASHION_MNIST_DIR", missing)
     with pytest.raises(FileNotFoundError, match="dataset-fashion-mnist") as exc:
         load_fashion_mnist(subset="test")
     assert str(missing) in str(exc.value)

@@ -14,11 +14,10 @@ imported when a plotting function is called, not when this module is.
 """
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
 from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils.validation import check_is_fitted
 
+from ._plot_utils import label_colours, new_axes, project_2d, pyplot
 from .metrics import _check_label_pair, cluster_accuracy, matched_labels
 
 __all__ = [
@@ -33,53 +32,7 @@ __all__ = [
 _MAX_ANNOTATED_CELLS = 400
 
 # ---------------------------------------------------------------------------
-# Helpers
-
-
-def _pyplot():
-    """``matplotlib.pyplot``, or an ImportError that says how to install it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError(
-            "skdec.plotting needs matplotlib, which is not installed; install it "
-            'with `pip install "skdec[plot]"` or `pip install matplotlib`.'
-        ) from exc
-    return plt
-
-
-def _new_axes(ax):
-    return _pyplot().subplots()[1] if ax is None else ax
-
-
-def _label_colours(labels):
-    """Colour indices for ``labels`` and the colormap to draw them with."""
-    values, codes = np.unique(labels, return_inverse=True)
-    cmap = "tab10" if len(values) <= 10 else "tab20"
-    return values, codes.ravel(), cmap
-
-
-# ---------------------------------------------------------------------------
 # Embedding
-
-
-def _project_2d(embedding, centers, method, random_state):
-    """The embedding (and the centroids, where possible) in two dimensions."""
-    if embedding.shape[1] == 1:
-        # A 1-D embedding is drawn along x; nothing is invented for y.
-        return (
-            np.column_stack([embedding, np.zeros(len(embedding))]),
-            np.column_stack([centers, np.zeros(len(centers))]),
-        )
-    if embedding.shape[1] == 2:
-        return embedding, centers
-    if method == "pca":
-        pca = PCA(n_components=2, random_state=random_state).fit(embedding)
-        return pca.transform(embedding), pca.transform(centers)
-    # TSNE has no transform for new points, so the centroids are not drawn.
-    perplexity = min(30.0, (len(embedding) - 1) / 3)
-    tsne = TSNE(n_components=2, perplexity=perplexity, random_state=random_state)
-    return tsne.fit_transform(embedding), None
 
 
 def plot_embedding(
@@ -158,12 +111,12 @@ def plot_embedding(
             f"labels must have shape ({len(embedding)},) to match X, "
             f"got {labels.shape}."
         )
-    points, centers = _project_2d(
+    points, centers = project_2d(
         embedding, estimator.cluster_centers_, method, random_state
     )
 
-    ax = _new_axes(ax)
-    values, codes, cmap = _label_colours(labels)
+    ax = new_axes(ax)
+    values, codes, cmap = label_colours(labels)
     scatter = ax.scatter(
         points[:, 0],
         points[:, 1],
@@ -328,7 +281,7 @@ def plot_history(estimator, *, axes=None):
     clustering = [r for r in history if r["stage"] == "clustering"]
     n_panels = 3 if clustering else 1
     if axes is None:
-        fig, axes = _pyplot().subplots(
+        fig, axes = pyplot().subplots(
             1,
             n_panels,
             figsize=(4 * n_panels, 3.5),
@@ -413,7 +366,7 @@ def plot_cluster_examples(
     n_clusters = proba.shape[1]
 
     if fig is None:
-        fig = _pyplot().figure(figsize=(0.8 * n_examples + 0.8, 0.8 * n_clusters))
+        fig = pyplot().figure(figsize=(0.8 * n_examples + 0.8, 0.8 * n_clusters))
     axes = fig.subplots(n_clusters, n_examples, squeeze=False)
     for cluster, row in enumerate(axes):
         members = np.flatnonzero(labels == cluster)
@@ -480,7 +433,7 @@ def plot_confusion(labels_true, labels_pred, *, ax=None, cmap="Blues"):
     order = np.lexsort((clusters, np.where(matched < 0, len(classes), matched)))
     counts = contingency_matrix(labels_true, labels_pred)[:, order]
 
-    ax = _new_axes(ax)
+    ax = new_axes(ax)
     ax.imshow(counts, cmap=cmap, aspect="auto")
     if counts.size <= _MAX_ANNOTATED_CELLS:
         threshold = counts.max() / 2
@@ -591,7 +544,7 @@ def plot_n_clusters(estimator, *, ax=None):
     candidates = np.asarray(estimator.n_clusters_candidates_)
     scores = np.asarray(estimator.n_clusters_scores_, dtype=float)
     chosen = int(estimator.n_clusters_)
-    ax = _new_axes(ax)
+    ax = new_axes(ax)
     ax.plot(candidates, scores, marker="o", color="C0")
     ax.plot(
         [chosen],

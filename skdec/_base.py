@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -28,11 +27,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._batching import map_batches_numpy
 from ._data import RowSource, is_streamed, max_abs, mean_square, validate_streamed
 from ._device import resolve_device, to_training_tensor
-from ._distributed import Comm, current_comm
+from ._distributed import Comm, LocalComm, current_comm
+from ._hooks import Hooks
 from ._silhouette import capped_silhouette
-from ._train import map_batches_numpy
+
+# Mean square of the entries below which the input is rescaled to unit mean
+# square and pretrained with Adam (TF-IDF text, normalised counts): far
+# below images in [0, 1] (about 0.1-0.3) and standardised data (1).
+_LOW_POWER = 1e-3
 
 # Inputs more than this many times larger in magnitude than any value seen
 # during fit are refused at inference: a network trained on one scale returns
@@ -109,21 +114,21 @@ def _output_dtype(X):
     return X.dtype if X.dtype in (np.float32, np.float64) else np.float64
 
 
-def _input_scale(X, comm=None):
+def _input_scale(X, comm):
     """Factor applied to every row of ``X`` in fit and inference.
 
-    Sparse data (TF-IDF text, counts) has tiny entries: a unit-norm TF-IDF
-    row over 20,000 words has a mean square of 1/20,000, and an autoencoder
-    pretrained on it learns to output its mean. As the DEC paper's REUTERS
-    preprocessing did, sparse input is scaled so that its entries have unit
-    mean square. Dense input is used as given (scale it yourself).
+    Data whose entries are tiny on average (TF-IDF text: a unit-norm row over
+    20,000 words has a mean square of 1/20,000) trains an autoencoder that
+    outputs the data's mean; as the DEC paper's REUTERS preprocessing did,
+    such data is scaled so that its entries have unit mean square. The
+    decision and the factor come from the data's values alone, so a dense
+    array and its sparse copy are treated alike; data of ordinary scale
+    (images in [0, 1], standardised features) is used as given.
     """
-    if not sp.issparse(X):
+    power = comm.mean(mean_square(X), X.shape[0] * X.shape[1])
+    if not 0 < power < _LOW_POWER:
         return 1.0
-    power = mean_square(X)
-    if comm is not None:
-        power = comm.mean(power, X.shape[0] * X.shape[1])
-    return 1.0 if power <= 0 else float(1.0 / np.sqrt(power))
+    return float(1.0 / np.sqrt(power))
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,9 @@ class FitSetup:
     ``init_generator`` (CPU) seeds weight initialisation and ``generator``
     (on ``device``) everything random during training; ``rng`` is left for
     the estimator's own draws (k-means seeds). Torch's and numpy's global
-    random states are never used.
+    random states are never used. ``hooks`` collects the history and calls
+    the callbacks; ``low_power`` says the input was rescaled for its tiny
+    entries (see ``_input_scale``).
     """
 
     device: torch.device
@@ -141,8 +148,9 @@ class FitSetup:
     init_generator: torch.Generator
     generator: torch.Generator
     progress: bool
-    sparse_input: bool = False
-    comm: Comm | None = None
+    comm: Comm | LocalComm
+    hooks: Hooks
+    low_power: bool = False
 
 
 # ---------------------------------------------------------------------------
@@ -163,6 +171,7 @@ class _BaseDeepClusterer(
     """
 
     _parameter_constraints: dict = {
+        "callbacks": [list, None],
         "distributed": ["boolean", StrOptions({"auto"})],
         "device": [str],
         "random_state": ["random_state"],
@@ -203,16 +212,18 @@ class _BaseDeepClusterer(
         try:
             comm = current_comm(self.distributed)
             X = self._validate_fit_data(X, comm)
-            setup = self._fit_setup(comm, sparse_input=sp.issparse(X))
+            hooks = Hooks(self, self.callbacks, comm)
+            hooks.call("on_fit_begin", X)
             scale = _input_scale(X, comm)
+            setup = self._fit_setup(comm, hooks, low_power=scale != 1.0)
             X_train = to_training_tensor(X, setup.device, scale=scale)
             self._fit(X_train, setup)
             check_finite_weights(self.module_, "training")
             self._input_scale_ = scale
-            bound = max_abs(X)
-            self._max_abs_input_ = bound if comm is None else comm.max(bound)
+            self._max_abs_input_ = comm.max(max_abs(X))
             self.labels_ = self._log_proba(X).argmax(axis=1)
             self._warn_if_collapsed(comm)
+            hooks.call("on_fit_end")
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(previous_state)
@@ -230,20 +241,15 @@ class _BaseDeepClusterer(
         try:
             X = self._validate(X, reset=True)
         except (ValueError, TypeError) as exc:
-            if comm is None:
-                raise
             error = exc
-        n_samples = None if error else X.shape[0]
-        if comm is not None:
-            comm.raise_if_any_failed(error)
-            widths = comm.gather(X.shape[1])
-            if len(set(widths)) > 1:
-                raise ValueError(
-                    "Every rank must pass rows of the same width; got "
-                    f"n_features={widths} on ranks 0 to {len(widths) - 1}."
-                )
-            n_samples = int(comm.sum(X.shape[0]))
-        self._check_fit_data(X, n_samples)
+        comm.raise_if_any_failed(error)
+        widths = comm.gather(X.shape[1])
+        if len(set(widths)) > 1:
+            raise ValueError(
+                "Every rank must pass rows of the same width; got "
+                f"n_features={widths} on ranks 0 to {len(widths) - 1}."
+            )
+        self._check_fit_data(X, int(comm.sum(X.shape[0])))
         return X
 
     def _check_fit_data(self, X, n_samples):
@@ -258,26 +264,28 @@ class _BaseDeepClusterer(
             )
         if n_samples < 2:
             raise ValueError(f"n_samples={n_samples} should be >= 2.")
+        _check_widths(self.hidden_dims, "hidden_dims")
+        _check_image_shape(self.image_shape, X.shape[1])
+        if self.conv_channels is not None:
+            _check_widths(self.conv_channels, "conv_channels")
 
-    def _fit_setup(self, comm=None, *, sparse_input=False):
+    def _fit_setup(self, comm, hooks, *, low_power=False):
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         # Drawn in this order so that a given random_state keeps its results.
         init_generator = torch.Generator().manual_seed(_seed(rng))
         generator = torch.Generator(device=device).manual_seed(_seed(rng))
         # Progress bars and warnings on rank 0 only.
-        progress = bool(self.verbose) and (comm is None or comm.is_main)
+        progress = bool(self.verbose) and comm.is_main
         return FitSetup(
-            device, rng, init_generator, generator, progress, sparse_input, comm
+            device, rng, init_generator, generator, progress, comm, hooks, low_power
         )
 
-    def _warn_if_collapsed(self, comm=None):
+    def _warn_if_collapsed(self, comm):
         n_asked = self._n_clusters_fitted()
-        counts = np.bincount(self.labels_, minlength=n_asked)
-        if comm is not None:
-            counts = comm.sum(counts)
+        counts = comm.sum(np.bincount(self.labels_, minlength=n_asked))
         n_found = int(np.count_nonzero(counts))
-        if n_found < n_asked and (comm is None or comm.is_main):
+        if n_found < n_asked and comm.is_main:
             warnings.warn(
                 f"{type(self).__name__} collapsed: only {n_found} of the "
                 f"{n_asked} clusters hold training samples. The data may hold "
@@ -299,10 +307,21 @@ class _BaseDeepClusterer(
         Memory maps, sparse matrices and array-likes such as h5py datasets
         are never copied whole (see :mod:`skdec._data`).
         """
-        if is_streamed(X):
-            validate_data(self, X, skip_check_array=True, reset=reset)
-            return validate_streamed(X)
-        return validate_data(self, X, dtype=[np.float32, np.float64], reset=reset)
+        try:
+            if is_streamed(X):
+                validate_data(self, X, skip_check_array=True, reset=reset)
+                return validate_streamed(X)
+            return validate_data(self, X, dtype=[np.float32, np.float64], reset=reset)
+        except ValueError as exc:
+            # scikit-learn's advice on NaN speaks of supervised learning.
+            if not str(exc).startswith("Input X contains NaN"):
+                raise
+            raise ValueError(
+                f"Input X contains NaN. {type(self).__name__} does not accept "
+                "missing values: drop the rows that hold them, or impute them "
+                "first (for example with sklearn.impute.SimpleImputer in a "
+                "Pipeline)."
+            ) from None
 
     def _validate_for_inference(self, X):
         check_is_fitted(self)

@@ -1,8 +1,9 @@
 """The DEC estimator: validation, orchestration and fitted state.
 
-The torch modules live in :mod:`skdec._nn` and the loops in
-:mod:`skdec._train`; this file only validates, wires them together and keeps
-numpy results, so no torch type crosses the public API.
+The torch modules live in :mod:`skdec._nn`, the loops in :mod:`skdec._train`
+and the starts of the clustering stage in :mod:`skdec._starts`; this file
+only validates, wires them together and keeps numpy results, so no torch
+type crosses the public API.
 """
 
 import copy
@@ -12,9 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import pairwise_distances_argmin_min
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import (
@@ -24,171 +23,32 @@ from ._base import (
     _seed,
     check_finite_weights,
 )
-from ._conv_nn import ConvAutoencoder
-from ._distributed import sample_rows
-from ._nn import DECModule, StackedAutoencoder
-from ._perturb import ImagePerturbation
-from ._select_k import CRITERIA, select_n_clusters
-from ._silhouette import capped_silhouette
-from ._train import (
-    auto_pretrain_learning_rate,
-    map_batches,
-    pretrain_end_to_end,
-    pretrain_layerwise,
-    train_clustering,
+from ._batching import map_batches
+from ._networks import (
+    augmentation,
+    build_autoencoder,
+    build_dec_module,
+    dec_module_config,
 )
-
-# ---------------------------------------------------------------------------
-# Helpers
-
-
-def _embedding_spread(embedding, comm=None):
-    """Root mean squared distance of the embedded points to their mean.
-
-    Data-parallel, that of all ranks' points together.
-    """
-    if comm is None:
-        centred = embedding - embedding.mean(dim=0)
-        return float(centred.pow(2).sum(dim=1).mean().sqrt())
-    z = embedding.double()
-    totals = comm.sum([len(z), float(z.pow(2).sum()), *z.sum(dim=0).tolist()])
-    n_rows, square, mean = totals[0], totals[1], totals[2:] / totals[0]
-    return float(np.sqrt(max(square / n_rows - float(mean @ mean), 0.0)))
-
-
-# DEC-DA's augmentation (Guo et al., 2018): shifts up to 10% of the image
-# size and rotations up to 10 degrees, either way.
-AUGMENT_TRANSLATION = 0.1
-AUGMENT_ROTATION = 10.0
-
-# The manifold start's partition is the clustering stage's target for its
-# first 10 refresh intervals (300 steps by default). DEC's soft assignment
-# partitions the embedding into the centroids' Voronoi cells, and those cells
-# are not the manifold's clusters (on digits, seed 0: ACC 0.806 against the
-# mixture's 0.842); learning the partition first keeps it (0.849 after 300
-# steps; benchmarks/README.md, tuning log, session 6).
-START_TARGET_REFRESHES = 10
-
-# Above this many rows, k-means places the initial centroids from a random
-# sample of the embedding: the restarts cost O(n_init * n) and the centroids
-# of a 100,000-row sample are as good as the full data's (measured in
-# benchmarks/README.md, "k-means start on large data").
-KMEANS_MAX_SAMPLES = 100_000
-
-
-def _kmeans_sample(embedding, seed, comm=None):
-    """The rows k-means is fitted on: all, or a seeded sample of large data.
-
-    Data-parallel, every rank contributes its share of the sample and every
-    rank receives all of it, in rank order.
-    """
-    if comm is None:
-        return sample_rows(embedding, KMEANS_MAX_SAMPLES, seed)
-    share = sample_rows(embedding, KMEANS_MAX_SAMPLES // comm.world_size, seed)
-    return np.concatenate(comm.gather(share))
-
-
-def _on_main(comm, function, *args, **kwargs):
-    """``function(...)`` run on rank 0 and broadcast: one result for all ranks."""
-    if comm is None:
-        return function(*args, **kwargs)
-    return comm.broadcast(function(*args, **kwargs) if comm.is_main else None)
-
-
-def _init_record(embedding, centers, start, comm=None):
-    """History record of the k-means start of the clustering stage."""
-    _, distances = pairwise_distances_argmin_min(embedding, centers)
-    total, n_rows = float(np.sum(distances**2)), len(distances)
-    if comm is not None:
-        total, n_rows = comm.sum([total, n_rows])
-    return {
-        "stage": "init",
-        # k-means' objective per sample: mean squared distance to the
-        # nearest centroid.
-        "loss": total / n_rows,
-        "n_clusters": len(centers),
-        "seconds": time.perf_counter() - start,
-    }
-
-
-@torch.no_grad()
-def _embed_and_assign(module, X, device):
-    """Embedding and log Q of the training tensor ``X``, as numpy arrays."""
-    out = map_batches(lambda x: torch.cat(module(x), dim=1), X, device=device)
-    out = out.cpu().numpy()
-    latent_dim = module.centroids.shape[1]
-    return out[:, :latent_dim], out[:, latent_dim:]
-
-
-def _check_init_array(init, n_clusters, latent_dim):
-    """``init`` given as centroids must be finite, (n_clusters, latent_dim)."""
-    if n_clusters == "auto":
-        raise ValueError("init given as an array needs an int n_clusters, not 'auto'.")
-    centers = np.asarray(init, dtype=float)
-    if centers.shape != (n_clusters, latent_dim):
-        raise ValueError(
-            f"init has shape {centers.shape}; centroids in the embedding must "
-            f"have shape (n_clusters, latent_dim) = ({n_clusters}, {latent_dim})."
-        )
-    if not np.isfinite(centers).all():
-        raise ValueError("init holds NaN or infinity.")
-
-
-def _manifold_start(embedding, n_clusters, seed):
-    """N2D's start: UMAP then a Gaussian mixture, on ``embedding``.
-
-    Returns ``(centroids, posterior)``: the mixture's clusters' means in the
-    embedding, and each row's posterior probabilities over the clusters.
-    """
-    try:
-        from umap import UMAP
-    except ImportError:
-        raise ImportError(
-            "init='manifold' needs the optional package umap-learn: "
-            "pip install umap-learn"
-        ) from None
-    from sklearn.mixture import GaussianMixture
-
-    reduced = UMAP(
-        n_components=n_clusters, n_neighbors=20, min_dist=0.0, random_state=seed
-    ).fit_transform(embedding)
-    mixture = GaussianMixture(n_clusters, covariance_type="full", random_state=seed)
-    labels = mixture.fit_predict(reduced)
-    fallback = embedding.mean(axis=0)
-    centroids = np.stack(
-        [
-            embedding[labels == j].mean(axis=0) if (labels == j).any() else fallback
-            for j in range(n_clusters)
-        ]
-    )
-    posterior = mixture.predict_proba(reduced)
-    return centroids.astype(np.float32), posterior.astype(np.float32)
-
-
-def _check_n_clusters_range(n_clusters_range, n_samples):
-    """Candidate numbers of clusters for ``n_clusters="auto"``."""
-    try:
-        low, high = n_clusters_range
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"n_clusters_range must be a pair (low, high), got {n_clusters_range!r}."
-        ) from None
-    for bound in (low, high):
-        if not isinstance(bound, Integral) or isinstance(bound, bool):
-            raise TypeError(
-                f"n_clusters_range must hold integers, got {n_clusters_range!r}."
-            )
-    if not 2 <= low <= high:
-        raise ValueError(
-            f"n_clusters_range={n_clusters_range!r} must satisfy 2 <= low <= high."
-        )
-    if high >= n_samples:
-        raise ValueError(
-            f"n_clusters_range={n_clusters_range!r} reaches n_samples={n_samples}; "
-            "the largest candidate must be below the number of samples."
-        )
-    return list(range(int(low), int(high) + 1))
-
+from ._nn import DECModule
+from ._select_k import (
+    CRITERIA,
+    check_n_clusters_range,
+    search_by_clustering,
+    select_n_clusters,
+)
+from ._silhouette import capped_silhouette
+from ._starts import (
+    START_TARGET_REFRESHES,
+    Start,
+    check_init_array,
+    init_record,
+    initial_embedding,
+    kmeans_sample,
+    on_main,
+    place_start,
+)
+from ._train import auto_pretrain_learning_rate, pretrain, train_clustering
 
 # ---------------------------------------------------------------------------
 # Estimator
@@ -379,6 +239,12 @@ class DECClusterer(_BaseDeepClusterer):
     verbose : int, default=0
         0 prints nothing; 1 or more shows progress bars.
 
+    callbacks : list or None, default=None
+        Objects whose methods the training loops call after each record of
+        ``history_`` (and when fit or a stage begins or ends), to watch
+        training or end a stage early: see :class:`skdec.callbacks.Callback`.
+        None calls nothing.
+
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
@@ -523,6 +389,7 @@ class DECClusterer(_BaseDeepClusterer):
         device="auto",
         random_state=None,
         verbose=0,
+        callbacks=None,
     ):
         self.n_clusters = n_clusters
         self.n_clusters_range = n_clusters_range
@@ -551,22 +418,21 @@ class DECClusterer(_BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # -- fitting ------------------------------------------------------------
 
     def _check_fit_data(self, X, n_samples):
         if not isinstance(self.init, str):
-            _check_init_array(self.init, self.n_clusters, self.latent_dim)
+            check_init_array(self.init, self.n_clusters, self.latent_dim)
         if self.n_clusters == "auto":
-            _check_n_clusters_range(self.n_clusters_range, n_samples)
+            check_n_clusters_range(self.n_clusters_range, n_samples)
         elif isinstance(self.n_clusters, bool):
             raise TypeError(f"n_clusters must be an int, got {self.n_clusters!r}.")
         super()._check_fit_data(X, n_samples)
-        _check_widths(self.hidden_dims, "hidden_dims")
-        image_shape = _check_image_shape(self.image_shape, X.shape[1])
-        if self.augment and image_shape is None:
+        if self.augment and self.image_shape is None:
             raise ValueError("augment=True transforms images: give their image_shape.")
-        if self._convolutional():
+        if self.image_shape is not None and self.conv_channels is not None:
             if not _check_widths(self.conv_channels, "conv_channels"):
                 raise ValueError(
                     "conv_channels must hold at least one width; None keeps "
@@ -579,141 +445,114 @@ class DECClusterer(_BaseDeepClusterer):
                     "pretrains 'end_to_end'."
                 )
 
-    def _convolutional(self):
-        """Whether the autoencoder is DCEC's convolutional one."""
-        return self.image_shape is not None and self.conv_channels is not None
-
-    def _build_autoencoder(self, n_features, generator):
-        """A freshly initialised autoencoder, as the parameters say."""
-        if self._convolutional():
-            return ConvAutoencoder(
-                _check_image_shape(self.image_shape, n_features),
-                _check_widths(self.conv_channels, "conv_channels"),
-                self.latent_dim,
-                generator=generator,
-            )
-        dims = (n_features, *_check_widths(self.hidden_dims, "hidden_dims"))
-        return StackedAutoencoder((*dims, self.latent_dim), generator=generator)
-
     def _augmentation(self):
         """DEC-DA's random shifts and rotations, or None without ``augment``."""
-        if not self.augment:
-            return None
-        return ImagePerturbation(
-            tuple(self.image_shape),
-            rotation=AUGMENT_ROTATION,
-            scale=(1.0, 1.0),
-            shear=0.0,
-            translation=AUGMENT_TRANSLATION,
-            noise_std=0.0,
-        )
+        return augmentation(self.image_shape) if self.augment else None
 
     def _fit(self, X, setup):
         """Guts of fit on the training tensor ``X``; parameters are valid."""
-        device, rng, comm = setup.device, setup.rng, setup.comm
+        comm, hooks = setup.comm, setup.hooks
         searching = self.n_clusters == "auto" and self.n_clusters_search != "kmeans"
-        if comm is not None and searching:
+        if comm.world_size > 1 and searching:
             raise ValueError(
                 "n_clusters_search='clustering' does not run data-parallel; "
                 "use n_clusters_search='kmeans' or distributed=False."
             )
-        autoencoder = self._build_autoencoder(X.shape[1], setup.init_generator)
-        autoencoder = autoencoder.to(device)
-        if comm is not None:
-            # One model: every rank starts from rank 0's weights.
-            comm.broadcast_module(autoencoder)
-        history = self._pretrain(autoencoder, X, setup)
+        autoencoder = build_autoencoder(
+            X.shape[1],
+            hidden_dims=_check_widths(self.hidden_dims, "hidden_dims"),
+            latent_dim=self.latent_dim,
+            image_shape=_check_image_shape(self.image_shape, X.shape[1]),
+            conv_channels=self.conv_channels,
+            generator=setup.init_generator,
+        ).to(setup.device)
+        # One model: every rank starts from rank 0's weights.
+        comm.broadcast_module(autoencoder)
+        self._pretrain(autoencoder, X, setup)
         check_finite_weights(autoencoder, "pretraining")
 
-        start = time.perf_counter()
-        embedding = self._initial_embedding(autoencoder, X, device, comm)
-        if self.n_clusters != "auto":
-            candidates, scores = [self.n_clusters], [np.nan]
-            seed = _seed(rng)  # one draw, as before sampling existed
-            sample = _kmeans_sample(embedding, seed, comm)
-            centers, posterior = _on_main(
-                comm, self._initial_centroids, sample, self.n_clusters, seed
-            )
-            history.append(_init_record(embedding, centers, start, comm))
-            if comm is not None or len(sample) < len(embedding):
-                # The partition covers the sampled rows only: start from the
-                # centroids alone.
-                posterior = None
-            module, n_iter, clustering_history = self._cluster(
-                autoencoder, centers, X, setup, start_target=posterior
-            )
-        elif self.n_clusters_search == "kmeans":
-            n_samples = len(X) if comm is None else int(comm.sum(len(X)))
-            candidates = _check_n_clusters_range(self.n_clusters_range, n_samples)
-            seed = _seed(rng)
-            _, scores, centers = _on_main(
-                comm,
-                select_n_clusters,
-                _kmeans_sample(embedding, seed, comm),
-                candidates,
-                criterion=self.n_clusters_criterion,
-                n_init=self.n_init,
-                random_state=seed,
-            )
-            scores = [scores[k] for k in candidates]
-            history.append(_init_record(embedding, centers, start, comm))
-            module, n_iter, clustering_history = self._cluster(
-                autoencoder, centers, X, setup
-            )
+        started = time.perf_counter()
+        embedding = initial_embedding(
+            autoencoder,
+            X,
+            device=setup.device,
+            comm=comm,
+            embedding_scale=self.embedding_scale,
+        )
+        if searching:
+            candidates = check_n_clusters_range(self.n_clusters_range, len(X))
+            outcome, scores = self._search(autoencoder, embedding, candidates, X, setup)
         else:
-            candidates = _check_n_clusters_range(self.n_clusters_range, len(X))
-            module, n_iter, scores, search_history, clustering_history = self._search(
-                autoencoder, embedding, candidates, X, setup
+            candidates, scores, start = self._start(embedding, setup)
+            hooks.record(
+                init_record(embedding, start.centers, started, comm),
+                embedding=embedding,
+                centers=start.centers,
+                posterior=start.posterior,
             )
-            history += search_history
+            outcome = self._cluster(autoencoder, start, X, setup)
 
+        module = outcome.module
         self.module_ = module
-        self.history_ = history + clustering_history
-        self.n_iter_ = n_iter
+        self.history_ = hooks.history
+        self.n_iter_ = outcome.n_iter
         self.n_clusters_ = int(len(module.centroids))
         self.n_clusters_candidates_ = np.asarray(candidates)
         self.n_clusters_scores_ = np.asarray(scores, dtype=float)
         self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
         return self
 
-    def _initial_centroids(self, embedding, n_clusters, seed):
-        """The clustering stage's start, as ``init`` says: (centroids, posterior).
+    def _start(self, embedding, setup):
+        """Start of the clustering stage: ``(candidates, scores, Start)``.
 
-        ``posterior`` is the manifold start's partition of the rows of
-        ``embedding`` (None for the other starts).
+        With an int ``n_clusters``, the start ``init`` names; with "auto"
+        (``n_clusters_search="kmeans"``), the k-means centroids of the
+        candidate chosen by ``n_clusters_criterion``.
         """
-        if isinstance(self.init, str) and self.init == "manifold":
-            return _manifold_start(embedding, n_clusters, seed)
-        if isinstance(self.init, str):
-            return self._kmeans_centroids(embedding, n_clusters, seed), None
-        return np.asarray(self.init, dtype=np.float32), None
+        comm = setup.comm
+        seed = _seed(setup.rng)
+        sample = kmeans_sample(embedding, seed, comm)
+        if self.n_clusters != "auto":
+            start = on_main(
+                comm,
+                place_start,
+                self.init,
+                sample,
+                self.n_clusters,
+                n_init=self.n_init,
+                seed=seed,
+            )
+            if comm.world_size > 1 or len(sample) < len(embedding):
+                # The partition covers the sampled rows only: start from the
+                # centroids alone.
+                start = Start(start.centers)
+            return [self.n_clusters], [np.nan], start
+        n_samples = int(comm.sum(len(embedding)))
+        candidates = check_n_clusters_range(self.n_clusters_range, n_samples)
+        _, scores, centers = on_main(
+            comm,
+            select_n_clusters,
+            sample,
+            candidates,
+            criterion=self.n_clusters_criterion,
+            n_init=self.n_init,
+            random_state=seed,
+        )
+        return candidates, [scores[k] for k in candidates], Start(centers)
 
-    def _kmeans_centroids(self, embedding, n_clusters, seed):
-        """k-means with ``n_init`` restarts on the (sampled) embedding."""
-        kmeans = KMeans(n_clusters, n_init=self.n_init, random_state=seed)
-        return kmeans.fit(embedding).cluster_centers_
+    def _cluster(self, autoencoder, start, X, setup, *, generator=None, hooks=None):
+        """DEC's clustering stage from ``start``: a ``ClusteringOutcome``.
 
-    def _cluster(
-        self,
-        autoencoder,
-        centers,
-        X,
-        setup,
-        *,
-        generator=None,
-        warn=True,
-        start_target=None,
-    ):
-        """DEC's clustering stage from ``centers``: (module, n_iter, history).
-
-        With ``start_target`` (the start's partition of the rows, n x k), the
-        first ``START_TARGET_REFRESHES * update_interval`` steps learn it
-        before DEC's own target takes over.
+        With the start's partition (``start.posterior``), the first
+        ``START_TARGET_REFRESHES * update_interval`` steps learn it before
+        DEC's own target takes over. ``generator`` and ``hooks`` default to
+        the fit's.
         """
-        module = DECModule(autoencoder, centers, self.alpha).to(setup.device)
+        module = DECModule(autoencoder, start.centers, self.alpha).to(setup.device)
+        start_target = start.posterior
         if start_target is not None:
             start_target = torch.as_tensor(start_target, device=setup.device)
-        n_iter, converged, history = train_clustering(
+        outcome = train_clustering(
             module,
             X,
             max_iter=self.max_iter,
@@ -723,81 +562,63 @@ class DECClusterer(_BaseDeepClusterer):
             learning_rate=self.learning_rate,
             generator=setup.generator if generator is None else generator,
             device=setup.device,
+            comm=setup.comm,
+            hooks=setup.hooks if hooks is None else hooks,
             gamma=self._reconstruction_gamma(),
             progress=setup.progress,
-            comm=setup.comm,
             augment=self._augmentation(),
             start_target=start_target,
             start_steps=START_TARGET_REFRESHES * self.update_interval,
         )
         check_finite_weights(module, "clustering")
-        warn = warn and (setup.comm is None or setup.comm.is_main)
-        if warn and not converged and self.max_iter > 0:
+        if setup.comm.is_main and not outcome.converged and self.max_iter > 0:
             warnings.warn(
                 f"{type(self).__name__} stopped after max_iter={self.max_iter} "
                 f"steps before fewer than tol={self.tol} of the labels changed "
                 "between refreshes; increase max_iter or tol.",
                 ConvergenceWarning,
             )
-        return module, n_iter, history
+        return outcome
 
     def _search(self, autoencoder, embedding, candidates, X, setup):
-        """``n_clusters_search="clustering"``: a clustering stage per candidate.
+        """``n_clusters_search="clustering"``: ``(outcome, scores)`` of the best.
 
-        Every candidate starts from a copy of the one pretrained autoencoder,
-        with its own k-means start and the same seed for its mini-batches, and
-        is scored by :meth:`score`'s silhouette on the training data; the
-        best candidate's module is kept. Returns ``(module, n_iter, scores,
-        search_history, clustering_history)`` of the best candidate.
+        Every candidate runs a clustering stage from a copy of the pretrained
+        autoencoder; :func:`skdec._select_k.search_by_clustering` scores them
+        by :meth:`score`'s silhouette on the training data.
         """
         device = setup.device
-        seeds = [_seed(setup.rng) for _ in candidates]
-        batch_seed = _seed(setup.rng)
-        best, scores, search_history = None, [], []
-        for k, seed in zip(candidates, seeds, strict=True):
-            start = time.perf_counter()
-            centers = self._kmeans_centroids(_kmeans_sample(embedding, seed), k, seed)
+
+        def run_stage(centers, batch_seed, hooks):
             generator = torch.Generator(device=device).manual_seed(batch_seed)
             with warnings.catch_warnings():
-                # A candidate that does not converge is no reason to warn:
-                # only the chosen one's stage is the fit's.
+                # A candidate that does not converge is no reason to warn.
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                module, n_iter, history = self._cluster(
+                return self._cluster(
                     copy.deepcopy(autoencoder),
-                    centers,
+                    Start(centers),
                     X,
                     setup,
                     generator=generator,
-                    warn=False,
+                    hooks=hooks,
                 )
-            z, log_q = _embed_and_assign(module, X, device)
-            score = capped_silhouette(z, log_q.argmax(axis=1))
-            scores.append(score)
-            search_history.append(
-                {
-                    "stage": "n_clusters_search",
-                    "n_clusters": int(k),
-                    # Lower is better, as for every loss: minus the silhouette.
-                    "loss": -score,
-                    "seconds": time.perf_counter() - start,
-                }
-            )
-            if best is None or score > best[0]:
-                best = (score, module, n_iter, history)
-        _, module, n_iter, history = best
-        return module, n_iter, scores, search_history, history
 
-    def _initial_embedding(self, autoencoder, X, device, comm=None):
-        """The embedding k-means starts from, rescaled to ``embedding_scale``."""
-        embedding = map_batches(autoencoder.encode, X, device=device)
-        if self.embedding_scale is not None:
-            spread = _embedding_spread(embedding, comm)
-            if spread > 0:
-                autoencoder.rescale_embedding(self.embedding_scale / spread)
-                # Re-embed rather than multiply: the same computation as
-                # transform, so k-means sees exactly what inference produces.
-                embedding = map_batches(autoencoder.encode, X, device=device)
-        return embedding.cpu().numpy()
+        def silhouette(module):
+            out = map_batches(lambda x: torch.cat(module(x), dim=1), X, device=device)
+            out = out.cpu().numpy()
+            latent_dim = module.centroids.shape[1]
+            labels = out[:, latent_dim:].argmax(axis=1)
+            return capped_silhouette(out[:, :latent_dim], labels)
+
+        return search_by_clustering(
+            embedding,
+            candidates,
+            run_stage=run_stage,
+            score=silhouette,
+            n_init=self.n_init,
+            rng=setup.rng,
+            hooks=setup.hooks,
+        )
 
     def _reconstruction_gamma(self):
         """Weight of KL against reconstruction; None trains DEC's KL alone."""
@@ -805,27 +626,28 @@ class DECClusterer(_BaseDeepClusterer):
 
     def _pretrain(self, autoencoder, X, setup):
         if self.pretrain is None or self.pretrain_epochs == 0:
-            return []
+            return
         optimizer = self.pretrain_optimizer
         if optimizer == "auto":
-            optimizer = "adam" if setup.sparse_input else "sgd"
+            optimizer = "adam" if setup.low_power else "sgd"
         learning_rate = self.pretrain_learning_rate
         if learning_rate == "auto":
             learning_rate = auto_pretrain_learning_rate(optimizer, X, setup.comm)
-        common = dict(
+        pretrain(
+            autoencoder,
+            X,
+            method=self.pretrain,
             epochs=self.pretrain_epochs,
             batch_size=self.batch_size,
             learning_rate=learning_rate,
             optimizer=optimizer,
+            dropout=self.dropout,
             generator=setup.generator,
             device=setup.device,
             progress=setup.progress,
             comm=setup.comm,
-        )
-        if self.pretrain == "layerwise":
-            return pretrain_layerwise(autoencoder, X, dropout=self.dropout, **common)
-        return pretrain_end_to_end(
-            autoencoder, X, augment=self._augmentation(), **common
+            hooks=setup.hooks,
+            augment=self._augmentation(),
         )
 
     # -- inference ----------------------------------------------------------
@@ -863,42 +685,14 @@ class DECClusterer(_BaseDeepClusterer):
         "n_clusters_candidates_",
         "n_clusters_scores_",
     )
-    _saved_values = (
-        "n_iter_",
-        "n_clusters_",
-        "history_",
-        "_max_abs_input_",
-        "_input_scale_",
-    )
+    _saved_values = (*_BaseDeepClusterer._saved_values, "n_clusters_")
 
     def _module_config(self):
-        """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""
-        autoencoder = self.module_.autoencoder
-        config = {
-            "n_clusters": int(self.cluster_centers_.shape[0]),
-            "alpha": self.module_.alpha,
-        }
-        if isinstance(autoencoder, ConvAutoencoder):
-            config["image_shape"] = list(autoencoder.image_shape)
-            config["conv_channels"] = list(autoencoder.channels)
-            config["latent_dim"] = autoencoder.latent_dim
-        else:
-            config["dims"] = list(autoencoder.dims)
-        return config
+        return dec_module_config(self.module_)
 
     @classmethod
     def _build_module(cls, config):
-        """An untrained ``module_`` with the architecture described by ``config``."""
-        if "image_shape" in config:
-            autoencoder = ConvAutoencoder(
-                config["image_shape"], config["conv_channels"], config["latent_dim"]
-            )
-            latent_dim = config["latent_dim"]
-        else:
-            autoencoder = StackedAutoencoder(config["dims"])
-            latent_dim = config["dims"][-1]
-        centroids = torch.zeros(config["n_clusters"], latent_dim)
-        return DECModule(autoencoder, centroids, config["alpha"])
+        return build_dec_module(config)
 
     # -- scikit-learn plumbing ------------------------------------------------
 

@@ -17,7 +17,8 @@ fits on its own shard of rows and the ranks stay one model:
 
 A rank that dies makes the others' next collective fail after the process
 group's timeout (``init_process_group(timeout=...)``), never hang forever.
-Without a process group every function here is a no-op on ``comm=None``.
+Without a process group the estimators use :class:`LocalComm`, whose
+collectives are those of one process: the same code runs either way.
 """
 
 import numpy as np
@@ -122,12 +123,50 @@ class Comm:
         return None
 
 
+class LocalComm:
+    """One process: :class:`Comm`'s collectives, exact and without traffic."""
+
+    rank = 0
+    world_size = 1
+    is_main = True
+    device = torch.device("cpu")
+
+    def sum(self, values):
+        result = np.asarray(values, dtype=np.float64)
+        return float(result) if result.ndim == 0 else result
+
+    def mean(self, value, weight):
+        return value
+
+    def max(self, value):
+        return float(value)
+
+    def sum_tensor(self, tensor):
+        return tensor
+
+    def average_gradients(self, parameters):
+        pass
+
+    def gather(self, obj):
+        return [obj]
+
+    def broadcast(self, obj):
+        return obj
+
+    def broadcast_module(self, module):
+        pass
+
+    def raise_if_any_failed(self, error):
+        if error is not None:
+            raise error
+
+
 def current_comm(distributed):
-    """A :class:`Comm` when training should be data-parallel, else None."""
+    """A :class:`Comm` when training should be data-parallel, else a LocalComm."""
     if distributed is False or not dist.is_available() or not dist.is_initialized():
-        return None
+        return LocalComm()
     if dist.get_world_size() < 2:
-        return None
+        return LocalComm()
     return Comm()
 
 

@@ -41,7 +41,7 @@ class IDECClusterer(DECClusterer):
 image_shape, conv_channels, augment, latent_dim, alpha, pretrain, \
 pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, \
 pretrain_optimizer, pretrain_learning_rate, embedding_scale, init, n_init, \
-distributed, device, random_state, verbose
+distributed, device, random_state, verbose, callbacks
         As in :class:`DECClusterer`, with the same defaults.
 
     Attributes
@@ -133,6 +133,7 @@ distributed, device, random_state, verbose
         device="auto",
         random_state=None,
         verbose=0,
+        callbacks=None,
     ):
         super().__init__(
             n_clusters,
@@ -162,6 +163,7 @@ distributed, device, random_state, verbose
             device=device,
             random_state=random_state,
             verbose=verbose,
+            callbacks=callbacks,
         )
         self.gamma = gamma
 

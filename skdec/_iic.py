@@ -9,9 +9,7 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval
-from torch.nn import functional as F
 
 from ._base import (
     _BaseDeepClusterer,
@@ -19,161 +17,13 @@ from ._base import (
     _check_widths,
     _module_device,
 )
-from ._iic_nn import (
-    IICBackbone,
-    IICModule,
-    iic_loss,
-    joint_distribution,
-    mutual_information,
-)
+from ._iic_nn import IICBackbone, IICModule, heads_mutual_information
 from ._perturb import ImagePerturbation, VectorPerturbation
-from ._train import (
-    INFERENCE_BATCH_SIZE,
-    _check_finite,
-    _progress,
-    _take,
-)
-from ._train import (
-    _minibatches as _shuffled,
-)
+from ._train import train_iic
 
 # Seed of the perturbations drawn by ``score`` and by the final head
 # selection, so that both are deterministic functions of the weights and X.
 _SCORE_SEED = 0
-
-# ---------------------------------------------------------------------------
-# Training
-
-
-def _minibatches(n_samples, batch_size, generator, device, data_device):
-    """Row indices of one shuffled pass, on ``data_device``, where the rows are.
-
-    A 1-row tail joins the batch before: batch normalisation cannot train on
-    a single row, and a one-row joint distribution carries no information.
-    """
-    batches = [
-        data_idx
-        for _, data_idx in _shuffled(
-            n_samples, batch_size, generator, device, data_device
-        )
-    ]
-    if len(batches) > 1 and len(batches[-1]) < 2:
-        batches[-2:] = [torch.cat(batches[-2:])]
-    return batches
-
-
-def _perturbed(perturb, x, generator):
-    """``perturb(x, generator)``, checked to be a tensor of the same shape."""
-    out = perturb(x, generator)
-    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
-        shape = getattr(out, "shape", type(out).__name__)
-        raise ValueError(
-            "perturbation must return a tensor of the shape of its input "
-            f"{tuple(x.shape)}, got {shape}."
-        )
-    return out
-
-
-def _paired_features(module, x, perturb, n_repeats, generator):
-    """Backbone features of ``x`` repeated ``n_repeats`` times and of copies.
-
-    The clean rows go through the backbone once: repeating identical rows
-    changes neither the features nor the batch-norm statistics.
-    """
-    x_repeated = x.repeat(n_repeats, 1)
-    x_perturbed = _perturbed(perturb, x_repeated, generator)
-    features = module.backbone(x).repeat(n_repeats, 1)
-    return features, module.backbone(x_perturbed)
-
-
-def _train_iic(
-    module,
-    X,
-    *,
-    perturb,
-    n_repeats,
-    epochs,
-    batch_size,
-    learning_rate,
-    generator,
-    device,
-    progress,
-):
-    """Maximise the mutual information of every head, alternating head kinds.
-
-    Each epoch makes one pass over ``X`` training the over-clustering heads
-    and the backbone, then one pass training the main heads and the backbone
-    (the paper's alternation). The loss of a pass is the mean IIC loss of the
-    heads of that kind; a record per pass keeps each head's loss.
-    """
-    optimizer = torch.optim.Adam(module.parameters(), lr=learning_rate)
-    kinds = ("overcluster", "main") if len(module.overcluster_heads) else ("main",)
-    # The learning rate decays to 0 along a cosine over all steps: the heads
-    # settle instead of wandering at the end (digits, 2 threads, 3 seeds:
-    # chosen-head ACC 0.902 against 0.883 at a constant rate, worst head
-    # 0.79-0.81 against 0.68-0.81).
-    n_steps = epochs * len(kinds) * -(-len(X) // batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(n_steps, 1))
-    history = []
-    module.train()
-    bar = _progress(range(epochs), enabled=progress, desc="IIC")
-    for epoch in bar:
-        for kind in kinds:
-            start = time.perf_counter()
-            totals = torch.zeros(len(module.heads(kind)), device=device)
-            for idx in _minibatches(len(X), batch_size, generator, device, X.device):
-                features, features_perturbed = _paired_features(
-                    module, _take(X, idx, device), perturb, n_repeats, generator
-                )
-                losses = iic_loss(
-                    F.softmax(module.head_logits(kind, features), dim=-1),
-                    F.softmax(module.head_logits(kind, features_perturbed), dim=-1),
-                )
-                optimizer.zero_grad(set_to_none=True)
-                losses.mean().backward()
-                optimizer.step()
-                scheduler.step()
-                totals += losses.detach() * len(idx)
-            head_losses = (totals / len(X)).tolist()
-            mean_loss = float(np.mean(head_losses))
-            _check_finite(mean_loss, f"IIC training ({kind} heads)")
-            history.append(
-                {
-                    "stage": kind,
-                    "epoch": epoch,
-                    "loss": mean_loss,
-                    "head_losses": head_losses,
-                    "seconds": time.perf_counter() - start,
-                }
-            )
-        if history:
-            bar.set_postfix(loss=f"{history[-1]['loss']:.4g}")
-    module.eval()
-    return history
-
-
-@torch.no_grad()
-def _heads_mutual_information(module, X, *, perturb, n_repeats, seed, device):
-    """Mutual information of every main head on all of ``X`` (tensor).
-
-    The joint distribution is accumulated over the whole data set, not per
-    batch, and the perturbations come from a generator seeded with ``seed``,
-    so the result depends only on the weights and ``X``.
-    """
-    module.eval()
-    generator = torch.Generator(device=device).manual_seed(seed)
-    joints = 0.0
-    for start in range(0, len(X), INFERENCE_BATCH_SIZE):
-        x = X[start : start + INFERENCE_BATCH_SIZE].to(device)
-        features, features_perturbed = _paired_features(
-            module, x, perturb, n_repeats, generator
-        )
-        joints = joints + len(x) * joint_distribution(
-            F.softmax(module.head_logits("main", features).double(), dim=-1),
-            F.softmax(module.head_logits("main", features_perturbed).double(), dim=-1),
-        )
-    return mutual_information(joints / len(X)).cpu().numpy()
-
 
 # ---------------------------------------------------------------------------
 # Estimator
@@ -236,8 +86,9 @@ class IICClusterer(_BaseDeepClusterer):
     max_epochs : int, default=50
         Number of training epochs; each is a pass over the data for the
         over-clustering heads and one for the main heads. IIC has no
-        convergence test: exactly ``max_epochs`` epochs run. Larger data sets
-        need fewer epochs (the number of steps is what counts).
+        convergence test: ``max_epochs`` epochs run unless a callback ends
+        training earlier. Larger data sets need fewer epochs (the number of
+        steps is what counts).
 
     batch_size : int, default=64
         Samples per mini-batch (before repetition). Each batch's joint
@@ -294,6 +145,12 @@ class IICClusterer(_BaseDeepClusterer):
     verbose : int, default=0
         0 prints nothing; 1 or more shows a progress bar.
 
+    callbacks : list or None, default=None
+        Objects whose methods the training loops call after each record of
+        ``history_`` (and when fit or a stage begins or ends), to watch
+        training or end a stage early: see :class:`skdec.callbacks.Callback`.
+        None calls nothing.
+
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
@@ -304,7 +161,11 @@ class IICClusterer(_BaseDeepClusterer):
         mutual information (lowest loss) on the training data.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of optimisation steps (mini-batches) run, as in
+        :class:`DECClusterer`.
+
+    n_epochs_ : int
+        Number of epochs run (begun, if a callback ended one early).
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -406,6 +267,7 @@ class IICClusterer(_BaseDeepClusterer):
         device="auto",
         random_state=None,
         verbose=0,
+        callbacks=None,
     ):
         self.n_clusters = n_clusters
         self.image_shape = image_shape
@@ -424,18 +286,13 @@ class IICClusterer(_BaseDeepClusterer):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     # -- fitting ------------------------------------------------------------
 
-    def _check_fit_data(self, X, n_samples):
-        super()._check_fit_data(X, n_samples)
-        _check_image_shape(self.image_shape, X.shape[1])
-        _check_widths(self.conv_channels, "conv_channels")
-        _check_widths(self.hidden_dims, "hidden_dims")
-
     def _fit(self, X, setup):
         """Guts of fit on the training tensor ``X``; parameters are valid."""
-        if setup.comm is not None:
+        if setup.comm.world_size > 1:
             # Raised on every rank alike, so none waits for the others.
             raise ValueError(
                 "IICClusterer does not train data-parallel: a torch.distributed "
@@ -460,7 +317,7 @@ class IICClusterer(_BaseDeepClusterer):
         module = self._build_module(module_config, generator=setup.init_generator)
         module = module.to(device)
         perturb = self._perturbation()
-        history = _train_iic(
+        outcome = train_iic(
             module,
             X,
             perturb=perturb,
@@ -471,10 +328,11 @@ class IICClusterer(_BaseDeepClusterer):
             generator=setup.generator,
             device=device,
             progress=setup.progress,
+            hooks=setup.hooks,
         )
         # Label-free choice of the reported head: lowest loss on the data.
         start = time.perf_counter()
-        head_losses = -_heads_mutual_information(
+        head_losses = -heads_mutual_information(
             module,
             X,
             perturb=perturb,
@@ -483,21 +341,21 @@ class IICClusterer(_BaseDeepClusterer):
             device=device,
         )
         chosen_head = int(np.argmin(head_losses))
-        history.append(
-            {
-                "stage": "head_selection",
-                "epoch": self.max_epochs,
-                "loss": float(head_losses[chosen_head]),
-                "head_losses": head_losses.tolist(),
-                "chosen_head": chosen_head,
-                "seconds": time.perf_counter() - start,
-            }
-        )
+        record = {
+            "stage": "head_selection",
+            "epoch": outcome.n_epochs,
+            "loss": float(head_losses[chosen_head]),
+            "head_losses": head_losses.tolist(),
+            "chosen_head": chosen_head,
+            "seconds": time.perf_counter() - start,
+        }
+        setup.hooks.record(record, module=module)
 
         self.module_ = module
         self.chosen_head_ = chosen_head
-        self.history_ = history
-        self.n_iter_ = self.max_epochs
+        self.history_ = setup.hooks.history
+        self.n_iter_ = outcome.n_iter
+        self.n_epochs_ = outcome.n_epochs
         return self
 
     def _perturbation(self):
@@ -555,7 +413,7 @@ class IICClusterer(_BaseDeepClusterer):
         X = self._validate_for_inference(X)
         module = self.module_
         device = _module_device(module)
-        mi = _heads_mutual_information(
+        mi = heads_mutual_information(
             module,
             self._rows(X),
             perturb=self._perturbation(),
@@ -570,11 +428,9 @@ class IICClusterer(_BaseDeepClusterer):
     # Fitted attributes stored as arrays, and as JSON values, by ``save``.
     _saved_arrays = ("labels_",)
     _saved_values = (
+        *_BaseDeepClusterer._saved_values,
         "chosen_head_",
-        "n_iter_",
-        "history_",
-        "_max_abs_input_",
-        "_input_scale_",
+        "n_epochs_",
     )
 
     def _module_config(self):

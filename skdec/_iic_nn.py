@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._batching import INFERENCE_BATCH_SIZE
 from ._nn import _linear
 
 # Floor of the joint distribution before taking logs, as in the reference
@@ -224,3 +225,54 @@ class IICModule(nn.Module):
     def forward(self, x, head=0):
         """Log cluster probabilities of main head ``head``."""
         return F.log_softmax(self.main_heads[head](self.backbone(x)), dim=1)
+
+
+# ---------------------------------------------------------------------------
+# Paired views and the heads' objective on a whole data set
+
+
+def _perturbed(perturb, x, generator):
+    """``perturb(x, generator)``, checked to be a tensor of the same shape."""
+    out = perturb(x, generator)
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+        shape = getattr(out, "shape", type(out).__name__)
+        raise ValueError(
+            "perturbation must return a tensor of the shape of its input "
+            f"{tuple(x.shape)}, got {shape}."
+        )
+    return out
+
+
+def paired_features(module, x, perturb, n_repeats, generator):
+    """Backbone features of ``x`` repeated ``n_repeats`` times and of copies.
+
+    The clean rows go through the backbone once: repeating identical rows
+    changes neither the features nor the batch-norm statistics.
+    """
+    x_repeated = x.repeat(n_repeats, 1)
+    x_perturbed = _perturbed(perturb, x_repeated, generator)
+    features = module.backbone(x).repeat(n_repeats, 1)
+    return features, module.backbone(x_perturbed)
+
+
+@torch.no_grad()
+def heads_mutual_information(module, X, *, perturb, n_repeats, seed, device):
+    """Mutual information of every main head on all of ``X`` (tensor).
+
+    The joint distribution is accumulated over the whole data set, not per
+    batch, and the perturbations come from a generator seeded with ``seed``,
+    so the result depends only on the weights and ``X``.
+    """
+    module.eval()
+    generator = torch.Generator(device=device).manual_seed(seed)
+    joints = 0.0
+    for start in range(0, len(X), INFERENCE_BATCH_SIZE):
+        x = X[start : start + INFERENCE_BATCH_SIZE].to(device)
+        features, features_perturbed = paired_features(
+            module, x, perturb, n_repeats, generator
+        )
+        joints = joints + len(x) * joint_distribution(
+            F.softmax(module.head_logits("main", features).double(), dim=-1),
+            F.softmax(module.head_logits("main", features_perturbed).double(), dim=-1),
+        )
+    return mutual_information(joints / len(X)).cpu().numpy()

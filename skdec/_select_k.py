@@ -8,6 +8,7 @@ candidate. The comparison of the criteria that led to the default is in
 """
 
 import math
+import time
 from numbers import Integral
 
 import numpy as np
@@ -22,8 +23,10 @@ from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils import check_array, check_random_state
 
 from ._base import _seed
+from ._distributed import sample_rows
 from ._nn import kl_divergence, log_soft_assignment, target_distribution
 from ._silhouette import capped_silhouette
+from ._starts import KMEANS_MAX_SAMPLES
 
 # Stability and prediction strength: random half splits per candidate and
 # k-means restarts per half. Few restarts suffice since every candidate and
@@ -297,6 +300,74 @@ _CRITERIA = {
     "generalisability": (_generalisability, _before_sharpest_drop),
 }
 CRITERIA = tuple(_CRITERIA)
+
+
+# ---------------------------------------------------------------------------
+# The estimators' search over n_clusters
+
+
+def check_n_clusters_range(n_clusters_range, n_samples):
+    """Candidate numbers of clusters for ``n_clusters="auto"``."""
+    try:
+        low, high = n_clusters_range
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"n_clusters_range must be a pair (low, high), got {n_clusters_range!r}."
+        ) from None
+    for bound in (low, high):
+        if not isinstance(bound, Integral) or isinstance(bound, bool):
+            raise TypeError(
+                f"n_clusters_range must hold integers, got {n_clusters_range!r}."
+            )
+    if not 2 <= low <= high:
+        raise ValueError(
+            f"n_clusters_range={n_clusters_range!r} must satisfy 2 <= low <= high."
+        )
+    if high >= n_samples:
+        raise ValueError(
+            f"n_clusters_range={n_clusters_range!r} reaches n_samples={n_samples}; "
+            "the largest candidate must be below the number of samples."
+        )
+    return list(range(int(low), int(high) + 1))
+
+
+def search_by_clustering(
+    embedding, candidates, *, run_stage, score, n_init, rng, hooks
+):
+    """``n_clusters_search="clustering"``: a clustering stage per candidate.
+
+    Every candidate gets its own k-means start on ``embedding`` (a seeded
+    sample of large data) and ``run_stage(centers, batch_seed, hooks)`` runs
+    its clustering stage, all candidates with the same ``batch_seed`` for
+    their mini-batches; ``score(module)`` (higher is better) rates the
+    result. A record per candidate goes to ``hooks``; each stage records
+    into a fork of it, and only the best candidate's records are kept.
+    Returns ``(outcome, scores)``: the best candidate's stage outcome and
+    every candidate's score.
+    """
+    seeds = [_seed(rng) for _ in candidates]
+    batch_seed = _seed(rng)
+    best, best_records, scores = None, None, []
+    for k, seed in zip(candidates, seeds, strict=True):
+        started = time.perf_counter()
+        sample = sample_rows(embedding, KMEANS_MAX_SAMPLES, seed)
+        centers = KMeans(k, n_init=n_init, random_state=seed).fit(sample)
+        stage_hooks = hooks.fork()
+        outcome = run_stage(centers.cluster_centers_, batch_seed, stage_hooks)
+        value = score(outcome.module)
+        scores.append(value)
+        record = {
+            "stage": "n_clusters_search",
+            "n_clusters": int(k),
+            # Lower is better, as for every loss: minus the score.
+            "loss": -value,
+            "seconds": time.perf_counter() - started,
+        }
+        hooks.record(record)
+        if best is None or value > max(scores[:-1]):
+            best, best_records = outcome, stage_hooks.history
+    hooks.history.extend(best_records)
+    return best, scores
 
 
 # ---------------------------------------------------------------------------

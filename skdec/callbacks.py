@@ -1,0 +1,119 @@
+"""Callbacks: how code outside the training loop looks in or steps in.
+
+Every skdec estimator takes ``callbacks``, a list of objects. The training
+loops call the methods below on each callback that defines them (all are
+optional, so any object with some of these methods is a callback;
+subclassing :class:`Callback` is a convenience). This is skorch's design,
+kept small: the history records are the events.
+
+Returning True from :meth:`Callback.on_record` ends the current stage, from
+:meth:`Callback.on_stage_begin` skips the stage; any other return value
+(None included) lets training go on.
+"""
+
+__all__ = ["Callback"]
+
+
+class Callback:
+    """Base class of skdec callbacks; every method is optional.
+
+    Callbacks are estimator parameters like any other: :func:`sklearn.clone`
+    deep-copies them, as it does every parameter that is not an estimator,
+    so keep a reference to the object you pass to read what it recorded
+    after ``fit`` of that same estimator. Data-parallel (under
+    ``torchrun``), callbacks run on every rank, and a stage ends when any
+    rank's callback asks.
+
+    Examples
+    --------
+    Record the fraction of changed labels at every refresh of the
+    clustering stage and stop at the first refresh:
+
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec import DECClusterer
+    >>> from skdec.callbacks import Callback
+    >>> class FirstRefresh(Callback):
+    ...     def __init__(self):
+    ...         self.labels = []
+    ...     def on_record(self, estimator, record, labels=None, **state):
+    ...         if record["stage"] == "clustering":
+    ...             self.labels.append(labels)
+    ...             return True  # end the clustering stage here
+    >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
+    >>> first = FirstRefresh()
+    >>> dec = DECClusterer(3, hidden_dims=(16,), latent_dim=2, pretrain_epochs=5,
+    ...                    callbacks=[first], random_state=0).fit(X)
+    >>> dec.n_iter_, len(first.labels)
+    (0, 1)
+    >>> bool((first.labels[0] == dec.labels_).all())
+    True
+    """
+
+    def on_fit_begin(self, estimator, X):
+        """Called once ``X`` is validated, before any training.
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+
+        X : array-like of shape (n_samples, n_features)
+            The validated training data (this rank's rows).
+        """
+
+    def on_stage_begin(self, estimator, stage, **state):
+        """Called before a training stage; returning True skips it.
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+
+        stage : {"pretrain", "clustering", "iic"}
+            The stage about to run.
+
+        **state
+            ``module`` (the torch module the stage trains), ``generator``
+            (the training ``torch.Generator``) and ``history`` (the fit's
+            list of records so far). A callback that skips pretraining can
+            load weights into ``module``, restore the generator's state and
+            extend ``history`` with the records it stands for (a cache).
+        """
+
+    def on_record(self, estimator, record, **state):
+        """Called after each record is appended to the fit's history.
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+
+        record : dict
+            The record, as it will appear in ``history_``: a pretraining
+            epoch (``record["stage"]`` starts with ``"pretrain"``), the
+            start (``"init"``), a refresh of the clustering stage
+            (``"clustering"``), an ``n_clusters`` candidate
+            (``"n_clusters_search"``), an IIC pass (``"overcluster"`` or
+            ``"main"``) or IIC's head selection (``"head_selection"``).
+
+        **state
+            Pretraining and IIC records carry ``module``. The start carries
+            ``embedding`` (the rescaled pretrained embedding of the training
+            rows), ``centers`` (its centroids) and ``posterior`` (the
+            manifold start's partition, or None). Clustering refreshes carry
+            ``labels`` (the current cluster of every training row) and
+            ``module``. All arrays are numpy arrays.
+
+        Returns
+        -------
+        stop : bool or None
+            True ends the current stage: pretraining moves on to the start,
+            the clustering stage ends as convergence would (with this
+            refresh's labels), IIC moves on to its head selection.
+        """
+
+    def on_stage_end(self, estimator, stage, **state):
+        """Called after a training stage, with the state of ``on_stage_begin``."""
+
+    def on_fit_end(self, estimator):
+        """Called when the fitted attributes are set, before ``fit`` returns."""

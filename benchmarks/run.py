@@ -1,18 +1,12 @@
 """The benchmark suite: ACC, NMI, ARI, fit time and peak memory per method.
 
-Every method runs on the same data sets, seeds and machine. Each fit runs in
-a fresh process (``spawn``) by default, so its peak memory is its own.
-Results go to ``results.json`` (machine, parameters, every run, aggregates),
-``results.md`` (a table) and ``results.png`` (ACC bar chart).
-
-Run ``python -m benchmarks --help``; ``benchmarks/README.md`` has the full
-commands.
+Every method runs on the same data sets, seeds and machine; each fit in a
+fresh process (``spawn``) by default, so its peak memory is its own. Writes
+``results.json`` and ``results.md`` (:mod:`benchmarks.tables`).
 """
 
 import argparse
 import importlib.util
-import inspect
-import math
 import multiprocessing
 import shlex
 import sys
@@ -22,142 +16,38 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as ``python benchmarks/run.py``
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from tqdm.auto import tqdm
 
-import numpy as np  # noqa: E402
-from sklearn.cluster import KMeans  # noqa: E402
-from sklearn.metrics import pairwise_distances_argmin  # noqa: E402
-from sklearn.utils import resample  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
-
-from benchmarks._machine import (  # noqa: E402
-    machine_info,
-    peak_gpu_mb,
-    peak_rss_mb,
-    reset_peak_rss,
-    rss_mb,
-)
-from benchmarks._options import (  # noqa: E402
+from benchmarks import _data
+from benchmarks._callbacks import StartPartition
+from benchmarks._common import (
+    add_data_arguments,
     add_set_argument,
-    check_fashion_path,
+    check_data_arguments,
     check_overrides,
     comma_list,
     default_output,
+    load_datasets,
+    machine_info,
+    peak_gpu_mb,
+    reset_peak_rss,
+    scores,
+    stage_seconds,
+    status_mb,
+    warm_up,
 )
-from benchmarks._report import (  # noqa: E402
-    aggregate,
-    markdown,
-    plot_accuracy,
+from benchmarks.tables import (
+    suite_aggregates,
+    suite_markdown,
     to_jsonable,
     write_json,
+    write_results,
 )
-from benchmarks._stages import stage_seconds, warm_up  # noqa: E402
-from skdec import DECClusterer, IDECClusterer, IICClusterer  # noqa: E402
-from skdec._train import map_batches, map_batches_numpy  # noqa: E402
-from skdec.datasets import (  # noqa: E402
-    _FASHION_MNIST_DIR,
-    _FASHION_MNIST_PACKAGE,
-)
-from skdec.metrics import (  # noqa: E402
-    adjusted_rand_score,
-    cluster_accuracy,
-    normalized_mutual_info_score,
-)
-
-# ---------------------------------------------------------------------------
-# Data sets: name -> loader(args) -> {data set name: (X, y)}.
-# Each is drawn once with DATA_SEED, so all methods and seeds see the same data.
-# IMAGE_DATASETS are those whose rows are square images (flattened row-major);
-# the rest are plain features, whatever their width (synthetic784 is 784 wide).
-
-DATA_SEED = 0
-IMBALANCE_R_MIN = (0.1, 0.3, 0.5, 0.7)
-
-
-def _digits(args):
-    from skdec.datasets import load_digits_scaled
-
-    return {"digits": load_digits_scaled()}
-
-
-def _synthetic(args):
-    from skdec.datasets import make_nonlinear_blobs
-
-    return {"synthetic": make_nonlinear_blobs(random_state=DATA_SEED)}
-
-
-def _synthetic_784(args):
-    # MNIST's width and number of classes at another size: checks that the
-    # defaults are not tuned to 64 pixels and 2000 rows.
-    from skdec.datasets import make_nonlinear_blobs
-
-    return {
-        "synthetic784": make_nonlinear_blobs(
-            n_samples=5000, n_clusters=10, n_features=784, random_state=DATA_SEED
-        )
-    }
-
-
-def _imbalanced(args):
-    # The DEC paper's imbalance experiment: class c kept with a probability
-    # falling linearly from 1 to r_min.
-    from skdec.datasets import load_digits_scaled, subsample_imbalanced
-
-    X, y = load_digits_scaled()
-    return {
-        f"digits_imbalanced_r{r_min}": subsample_imbalanced(
-            X, y, r_min=r_min, random_state=DATA_SEED
-        )
-        for r_min in IMBALANCE_R_MIN
-    }
-
-
-def _standardised(load):
-    """A scikit-learn tabular data set, each feature scaled to mean 0, std 1."""
-    from sklearn.preprocessing import StandardScaler
-
-    X, y = load(return_X_y=True)
-    return StandardScaler().fit_transform(X).astype(np.float32), y
-
-
-def _wine(args):
-    from sklearn.datasets import load_wine
-
-    return {"wine": _standardised(load_wine)}
-
-
-def _breast_cancer(args):
-    from sklearn.datasets import load_breast_cancer
-
-    return {"breast_cancer": _standardised(load_breast_cancer)}
-
-
-def _mnist(args):
-    from skdec.datasets import load_mnist
-
-    return {"mnist": load_mnist(args.mnist)}
-
-
-def _fashion(args):
-    # The split is in the name: published Fashion-MNIST figures are on all 70k.
-    from skdec.datasets import load_fashion_mnist
-
-    subset = args.fashion_subset
-    return {f"fashion_{subset}": load_fashion_mnist(args.fashion, subset=subset)}
-
-
-DATASETS = {
-    "digits": _digits,
-    "synthetic": _synthetic,
-    "synthetic784": _synthetic_784,
-    "imbalanced": _imbalanced,
-    "wine": _wine,
-    "breast_cancer": _breast_cancer,
-    "mnist": _mnist,
-    "fashion": _fashion,
-}
-IMAGE_DATASETS = {"digits", "imbalanced", "mnist", "fashion"}
+from skdec import DECClusterer, IDECClusterer, IICClusterer
+from skdec.metrics import cluster_accuracy
 
 # ---------------------------------------------------------------------------
 # Methods: name -> factory(n_clusters, seed, overrides) -> unfitted estimator.
@@ -198,38 +88,18 @@ def _prefixed(cls, prefix):
     return make
 
 
-def _clustpy_dec(n_clusters, seed, overrides):
-    from clustpy.deep import DEC
-
-    # ClustPy's default network is ours (d-500-500-2000-10); pass on the few
-    # settings both implementations name, under ClustPy's names.
-    same = {
-        "latent_dim": "embedding_size",
-        "batch_size": "batch_size",
-        "pretrain_epochs": "pretrain_epochs",
-        "alpha": "alpha",
-    }
-    accepted = inspect.signature(DEC).parameters
-    kwargs = {
-        theirs: overrides[ours]
-        for ours, theirs in same.items()
-        if ours in overrides and theirs in accepted
-    }
-    return DEC(n_clusters=n_clusters, random_state=seed, **kwargs)
-
-
 METHODS = {
     "kmeans": lambda k, seed, overrides: KMeans(
         n_clusters=k, n_init=20, random_state=seed
     ),
-    # With "dec" selected too, read off the dec fits (see _capture_start).
+    # With "dec" selected too, read off the dec fits (see StartPartition).
     "ae_kmeans": _dec_like(DECClusterer, max_iter=0),
     "dec": _dec_like(DECClusterer),
     "idec": _dec_like(IDECClusterer),
     # N2D's start: UMAP of the embedding and a Gaussian mixture, not k-means.
     "dec_manifold": _dec_like(DECClusterer, init="manifold"),
     "idec_manifold": _dec_like(IDECClusterer, init="manifold"),
-    # Image methods, given image_shape per data set (_image_shape). DCEC's
+    # Image methods, given image_shape per data set (_data.image_shape). DCEC's
     # convolutional autoencoder (conv_channels); DEC-DA's fully connected one
     # trained on shifted and rotated images; both together.
     "dec_conv": _dec_like(DECClusterer),
@@ -238,7 +108,6 @@ METHODS = {
     # IIC's own defaults, plus the --set values prefixed "iic_"; image data
     # sets are given as images, other data as plain features.
     "iic": _prefixed(IICClusterer, "iic_"),
-    "clustpy_dec": _clustpy_dec,
 }
 DEFAULT_METHODS = ("kmeans", "ae_kmeans", "dec")
 # Methods given image_shape=(side, side) on IMAGE_DATASETS; those in
@@ -247,7 +116,6 @@ IMAGE_METHODS = {"dec_conv", "dec_da", "dec_conv_da", "iic"}
 IMAGE_ONLY_METHODS = {"dec_conv", "dec_da", "dec_conv_da"}
 # Methods that need a package skdec does not depend on: method -> module.
 OPTIONAL_PACKAGES = {
-    "clustpy_dec": "clustpy",
     "dec_manifold": "umap",
     "idec_manifold": "umap",
 }
@@ -259,25 +127,13 @@ _PIP_NAMES = {"umap": "umap-learn"}
 # One run
 
 
-def _image_shape(n_features, images):
-    """``(side, side)`` for rows that are square images, else None.
-
-    ``images`` says whether the data set holds images at all: a square width
-    alone does not make rows images (synthetic784 is 784 plain features).
-    """
-    side = math.isqrt(n_features)
-    return (side, side) if images and side * side == n_features else None
-
-
 def _run_one(task):
     """Fit one method on one data set with one seed; return its result rows.
 
     One row, or two for a dec fit that also gives ae_kmeans's row
-    (``task["derive_ae_kmeans"]``, see :func:`_capture_start`), which comes
-    first. Runs in a fresh process unless --no-subprocess. Peak memory is
-    measured from the start of ``fit`` (the count is reset after loading the
-    data), and ``fit_rss_increase_mb`` is how far it rose above the memory
-    held before.
+    (``task["derive_ae_kmeans"]``, see :class:`StartPartition`), which comes
+    first. Peak memory is measured from the start of ``fit``, and
+    ``fit_rss_increase_mb`` is how far it rose above the memory held before.
     """
     with np.load(task["data"]) as data:
         X, y = data["X"], data["y"]
@@ -286,23 +142,26 @@ def _run_one(task):
     )
     if task["method"] in IMAGE_METHODS and task["image_shape"] is not None:
         estimator.set_params(image_shape=tuple(task["image_shape"]))
-    captured = _capture_start(estimator) if task["derive_ae_kmeans"] else None
+    start_partition = StartPartition()
+    if task["derive_ae_kmeans"]:
+        estimator.set_params(callbacks=[start_partition])
     warm_up(task["overrides"].get("device", "auto"))
     peak_was_reset = reset_peak_rss()
-    rss_before = rss_mb()
+    rss_before = status_mb("VmRSS")
     with warnings.catch_warnings(record=True) as caught:
         start = time.perf_counter()
         estimator.fit(X)
         fit_seconds = time.perf_counter() - start
-    stages = stage_seconds(estimator)
-    peak = peak_rss_mb()
+    peak = status_mb("VmHWM")
     n_iter = getattr(estimator, "n_iter_", None)
     module = getattr(estimator, "module_", None)  # torch methods
+    params = to_jsonable(estimator.get_params(deep=False))
+    params.pop("callbacks", None)
     row = {
         **_task_key(task),
-        **_scores(y, estimator.labels_),
+        **scores(y, estimator.labels_),
         "fit_seconds": fit_seconds,
-        "stage_seconds": dict(stages) or None,
+        "stage_seconds": stage_seconds(estimator) or None,
         "n_iter": None if n_iter is None else int(n_iter),
         "rss_before_fit_mb": rss_before,
         "peak_rss_mb": peak,
@@ -312,87 +171,31 @@ def _run_one(task):
         "peak_gpu_mb": peak_gpu_mb(),
         "device": "cpu" if module is None else str(next(module.parameters()).device),
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
-        "params": to_jsonable(estimator.get_params(deep=False)),
+        "params": params,
         "head_acc": _head_accuracies(estimator, X, y),
     }
-    if captured is None:
+    if not task["derive_ae_kmeans"]:
         return [row]
-    return [_ae_kmeans_row(row, captured, y, start), row]
-
-
-def _scores(y, labels):
-    """ACC, NMI, ARI and the number of clusters found of ``labels``."""
-    labels = np.asarray(labels)
-    return {
-        "acc": cluster_accuracy(y, labels),
-        "nmi": float(normalized_mutual_info_score(y, labels)),
-        "ari": float(adjusted_rand_score(y, labels)),
-        "n_clusters_found": len(np.unique(labels)),
-    }
-
-
-def _capture_start(estimator):
-    """Make a dec fit record the partition its clustering stage starts from.
-
-    A benchmark-only hook on the private ``_cluster(autoencoder, centers, X,
-    setup, **kwargs)``, which runs the clustering stage from the k-means
-    centroids: before it runs, every row is assigned to its nearest centroid
-    in the embedding. That is the result of ``DECClusterer(max_iter=0)`` with
-    the same seed and overrides (the same pretraining and k-means start;
-    DEC's soft assignment peaks at the nearest centroid), so one fit gives
-    both ae_kmeans and dec. Valid for ``init="kmeans"`` and an int
-    ``n_clusters`` only, where ``_cluster`` runs once. Returns the dict the
-    hook fills: ``labels``, and ``time``, the ``time.perf_counter()`` at which
-    they were known.
-    """
-    captured = {}
-    cluster = estimator._cluster
-
-    def capturing(autoencoder, centers, X, setup, **kwargs):
-        z = map_batches(autoencoder.encode, X, device=setup.device).cpu().numpy()
-        captured["labels"] = pairwise_distances_argmin(z, centers)
-        captured["time"] = time.perf_counter()
-        return cluster(autoencoder, centers, X, setup, **kwargs)
-
-    estimator._cluster = capturing
-    return captured
-
-
-def _ae_kmeans_row(dec_row, captured, y, start):
-    """ae_kmeans's row, read off the dec fit that started at ``start``.
-
-    Its fit time runs from the start of ``fit`` to the capture, when the
-    labels were known; memory is not measured apart from the dec fit, so the
-    memory fields are None.
-    """
-    key = {**_task_key(dec_row), "method": "ae_kmeans"}
-    if "labels" not in captured:
-        return {
+    key = {**_task_key(task), "method": "ae_kmeans"}
+    if start_partition.labels is None:
+        error = "RuntimeError: the dec fit gave no start, so no ae_kmeans result."
+        return [{**key, "error": error}, row]
+    stages = {k: v for k, v in row["stage_seconds"].items() if k != "clustering"}
+    derived = {k: None for k in row if k.endswith("_mb") or k == "head_acc"}
+    derived.update(
+        {
             **key,
-            "error": "RuntimeError: the dec fit never started its clustering "
-            "stage, so it gave no ae_kmeans result.",
+            **scores(y, start_partition.labels),
+            "fit_seconds": start_partition.time - start,
+            "stage_seconds": stages,
+            "n_iter": 0,
+            "device": row["device"],
+            "warnings": [],
+            "params": {**params, "max_iter": 0},
+            "derived_from": "dec",
         }
-    stages = {
-        stage: seconds
-        for stage, seconds in (dec_row["stage_seconds"] or {}).items()
-        if stage != "clustering"
-    }
-    return {
-        **key,
-        **_scores(y, captured["labels"]),
-        "fit_seconds": captured["time"] - start,
-        "stage_seconds": stages or None,
-        "n_iter": 0,
-        "rss_before_fit_mb": None,
-        "peak_rss_mb": None,
-        "fit_rss_increase_mb": None,
-        "peak_gpu_mb": None,
-        "device": dec_row["device"],
-        "warnings": [],
-        "params": {**dec_row["params"], "max_iter": 0},
-        "head_acc": None,
-        "derived_from": "dec",
-    }
+    )
+    return [derived, row]
 
 
 def _head_accuracies(estimator, X, y):
@@ -404,16 +207,18 @@ def _head_accuracies(estimator, X, y):
     if not hasattr(estimator, "chosen_head_"):
         return None
     module = estimator.module_.eval()
-    accuracies = []
-    for head in range(estimator.n_heads):
-        log_proba = map_batches_numpy(
-            lambda x, head=head: module(x, head),
-            np.asarray(X, dtype=np.float32),
-            device=next(module.parameters()).device,
-            out_dim=estimator.n_clusters,
-        )
-        accuracies.append(cluster_accuracy(y, log_proba.argmax(axis=1)))
-    return accuracies
+    device = next(module.parameters()).device
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    with torch.no_grad():
+        return [
+            cluster_accuracy(
+                y,
+                torch.cat(
+                    [module(b.to(device), h).argmax(1).cpu() for b in X.split(4096)]
+                ),
+            )
+            for h in range(estimator.n_heads)
+        ]
 
 
 def _task_key(task):
@@ -462,17 +267,9 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Compare clustering methods on the same data, seeds and "
-        "machine: ACC, NMI, ARI, fit seconds and peak memory. "
-        "'python -m benchmarks speed --help' for the speed benchmark.",
+        "machine: ACC, NMI, ARI, fit seconds and peak memory.",
     )
-    parser.add_argument(
-        "--datasets",
-        type=comma_list(DATASETS),
-        default=["digits", "synthetic"],
-        help=f"comma-separated, from {', '.join(DATASETS)} (default: "
-        "digits,synthetic); wine and breast_cancer are scikit-learn's tabular "
-        "sets, standardised; mnist needs --mnist; fashion reads --fashion",
-    )
+    add_data_arguments(parser, _data.SUITE_DATASETS, ["digits", "synthetic"])
     parser.add_argument(
         "--methods",
         type=comma_list(METHODS),
@@ -480,37 +277,6 @@ def _parser():
         help=f"comma-separated, from {', '.join(METHODS)} (default: "
         f"{','.join(DEFAULT_METHODS)}); {', '.join(sorted(IMAGE_ONLY_METHODS))} "
         "run on image data sets only",
-    )
-    parser.add_argument(
-        "--seeds",
-        type=comma_list(item=int),
-        default=[0, 1, 2],
-        help="comma-separated random_state values (default: 0,1,2)",
-    )
-    parser.add_argument(
-        "--mnist",
-        metavar="PATH",
-        help="local MNIST: the folder of the four IDX files (gzipped or not) or "
-        "an .npz; never downloaded",
-    )
-    parser.add_argument(
-        "--fashion",
-        metavar="PATH",
-        help="local Fashion-MNIST: the folder of its four IDX files or an .npz "
-        f"(default: {_FASHION_MNIST_DIR}, from the Debian package "
-        f"{_FASHION_MNIST_PACKAGE}); never downloaded",
-    )
-    parser.add_argument(
-        "--fashion-subset",
-        choices=("test", "train", "all"),
-        default="test",
-        help="Fashion-MNIST split: test (10000 images, the default), train "
-        "(60000) or all (70000, as in published results)",
-    )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        help="output folder (default: benchmarks/results/<date-time>)",
     )
     add_set_argument(parser, help_extra="; every DEC-family method takes those it has")
     parser.add_argument(
@@ -520,8 +286,6 @@ def _parser():
         help="fit in this process (faster to start; peak memory then includes "
         "earlier runs)",
     )
-    # Subsample every data set (stratified) to N rows: for smoke tests.
-    parser.add_argument("--max-samples", type=int, help=argparse.SUPPRESS)
     return parser
 
 
@@ -541,53 +305,18 @@ def _available_methods(methods):
     return [m for m in methods if m not in skipped], skipped
 
 
-def _load_datasets(names, args):
-    """``{name: (X, y, image_shape)}`` for the selected data sets.
-
-    Subsampled if asked; ``image_shape`` is None unless rows are images.
-    """
-    datasets = {}
-    for name in names:
-        for loaded, (X, y) in DATASETS[name](args).items():
-            if args.max_samples:
-                X, y = resample(
-                    X,
-                    y,
-                    n_samples=min(args.max_samples, len(X)),
-                    replace=False,
-                    stratify=y,
-                    random_state=DATA_SEED,
-                )
-            image_shape = _image_shape(X.shape[1], name in IMAGE_DATASETS)
-            datasets[loaded] = X, y, image_shape
-    return datasets
-
-
 def _derives_ae_kmeans(methods, overrides):
     """Whether ae_kmeans's rows are read off the dec fits rather than fitted.
 
     ``DECClusterer(max_iter=0)`` repeats a dec fit with the same seed and
     overrides up to its clustering stage, so a separate fit would only
-    double the cost (see :func:`_capture_start`). That needs dec's k-means
+    double the cost (see :class:`StartPartition`). That needs dec's k-means
     start; ``n_clusters`` is always an int here (the number of classes).
     """
     if not {"ae_kmeans", "dec"} <= set(methods):
         return False
     init = METHODS["dec"](2, 0, overrides).init
     return isinstance(init, str) and init == "kmeans"
-
-
-def _in_requested_order(runs, datasets, methods):
-    """``runs`` by data set, then method, as they were asked for (stable)."""
-    dataset_rank = {name: i for i, name in enumerate(datasets)}
-    method_rank = {name: i for i, name in enumerate(methods)}
-    return sorted(
-        runs,
-        key=lambda row: (
-            dataset_rank.get(row["dataset"], len(dataset_rank)),
-            method_rank.get(row["method"], len(method_rank)),
-        ),
-    )
 
 
 def _check_arguments(parser, args, overrides):
@@ -597,8 +326,9 @@ def _check_arguments(parser, args, overrides):
         print(f"Skipping {method}: {reason}.", file=sys.stderr)
     if not methods:
         parser.error("none of the selected methods can run here.")
-    if set(methods) <= IMAGE_ONLY_METHODS and not IMAGE_DATASETS & set(args.datasets):
-        images = [name for name in DATASETS if name in IMAGE_DATASETS]
+    images = [name for name in args.datasets if name in _data.IMAGE_DATASETS]
+    if set(methods) <= IMAGE_ONLY_METHODS and not images:
+        images = sorted(_data.IMAGE_DATASETS)
         parser.error(
             f"{', '.join(methods)} run on image data only ({', '.join(images)}); "
             "none is selected."
@@ -617,30 +347,12 @@ def _check_arguments(parser, args, overrides):
         parser.error(
             f"--set {', '.join(unknown)}: no selected method has such a parameter."
         )
-    if "mnist" in args.datasets and args.mnist is None:
-        parser.error(
-            "--datasets mnist needs --mnist PATH (the folder of the MNIST IDX "
-            "files or an .npz); the benchmark never downloads data."
-        )
-    check_fashion_path(parser, args)
-    if args.max_samples is not None and args.max_samples < 1:
-        parser.error("--max-samples must be a positive integer.")
+    check_data_arguments(parser, args)
     return methods, skipped
 
 
 def main(argv=None):
-    """Run the benchmark suite; return 0, or 1 if some run failed.
-
-    Parameters
-    ----------
-    argv : list of str, default=None
-        Command-line arguments; ``sys.argv[1:]`` when None.
-
-    Returns
-    -------
-    status : int
-        Exit status.
-    """
+    """Run the benchmark suite; return 0, or 1 if some run failed."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
     args = parser.parse_args(argv)
@@ -669,7 +381,8 @@ def main(argv=None):
     derive = _derives_ae_kmeans(methods, overrides)
     with tempfile.TemporaryDirectory(prefix="skdec-benchmark-") as tmp:
         tasks = []
-        for name, (X, y, image_shape) in _load_datasets(args.datasets, args).items():
+        for name, (X, y) in load_datasets(args).items():
+            image_shape = _data.image_shape(name, X.shape[1])
             # Saved once, loaded by each run's process.
             data = Path(tmp) / f"{name}.npz"
             np.savez(data, X=X, y=y)
@@ -702,17 +415,6 @@ def main(argv=None):
             write_json(output / "results.json", results)  # survives a crash
 
     results["complete"] = True
-    results["aggregates"] = aggregate(
-        _in_requested_order(results["runs"], results["datasets"], methods)
-    )
-    write_json(output / "results.json", results)
-    table = markdown(results)
-    (output / "results.md").write_text(table)
-    plot_accuracy(results, output / "results.png")
-    print(table)
-    print(f"Wrote results.json, results.md and results.png to {output}")
+    results["aggregates"] = suite_aggregates(results)
+    write_results(output / "results.json", results, suite_markdown)
     return int(any("error" in row for row in results["runs"]))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

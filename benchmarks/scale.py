@@ -1,28 +1,15 @@
 """Scale: memory and cost of a fit on data larger than memory (issue 15).
 
-Three measurements, each fit in a fresh process so that its peak memory is
-its own, written to ``<which>.json`` and ``<which>.md`` in the output folder:
-
-1. ``memmap``: ``DECClusterer.fit`` plus ``predict`` on a 2,000,000 x 64
-   float32 memory map (512 MB on disk, 10 well-separated Gaussian blobs,
-   written in chunks). Target: at most 384 MB of anonymous memory added.
-2. ``sparse``: the same on a 100,000 x 20,000 TF-IDF corpus of 6 topics
-   (``skdec.datasets.make_topic_corpus``), as a CSR matrix and through
-   ``make_pipeline(TfidfTransformer(), DECClusterer(...))``. Target: at most
-   1.5 GB added (dense float32 would be 8 GB), and the topics recovered.
-3. ``table``: cost as the number of rows grows (blobs as memory maps of
-   10,000, 70,000 and 1,000,000 rows, one network): seconds per pretraining
-   epoch, per P refresh, for the k-means start and in total, and peak
-   anonymous memory.
-
-Memory is ``RssAnon`` of ``/proc/self/status`` (anonymous pages: the
-file-backed pages of a memory map do not count), sampled every 20 ms by a
-background thread during ``fit`` and ``predict``; the figure reported is the
-peak minus the value after imports and loading (opening) the data. At every
-new peak the sampler records which skdec function the main thread was in.
-
-    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python -m benchmarks.scale memmap \
-        --output benchmarks/results/scale
+Every fit (plus ``predict``) runs in a fresh process; ``<which>.json`` and
+``<which>.md`` go to ``--output``. ``memmap``: a 2,000,000 x 64 float32
+memory map of 10 blobs (target: at most 384 MB of anonymous memory added).
+``sparse``: a 100,000 x 20,000 TF-IDF corpus of 6 topics, as CSR and through
+``make_pipeline(TfidfTransformer(), ...)`` (target: 1.5 GB). ``table``: cost
+as the rows grow (10,000, 70,000, 1,000,000); ``table2``: the same fits as two
+data-parallel ranks (gloo on loopback). Memory is ``RssAnon`` (a memory
+map's file-backed pages do not count), sampled every 20 ms; the peak is
+reported over the process after imports and opening the data, with the skdec
+function the main thread was in.
 """
 
 import argparse
@@ -37,13 +24,11 @@ import time
 import traceback
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as ``python benchmarks/scale.py``
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from benchmarks._machine import _status_mb, machine_info, machine_summary  # noqa: E402
-from benchmarks._report import write_json  # noqa: E402
+from benchmarks._common import machine_info, parse_assignment, status_mb
+from benchmarks._data import write_blobs, write_corpus
+from benchmarks.tables import scale_markdown, write_results
 
 WHICH = ("memmap", "sparse", "table", "table2")
 MEMMAP_TARGET_MB = 384
@@ -73,64 +58,12 @@ TABLE_SIZES = (10_000, 70_000, 1_000_000)
 
 
 # ---------------------------------------------------------------------------
-# Generated data, written to disk in chunks
-
-
-def write_blobs(folder, n_samples, *, n_features=64, n_centers=10, seed=0):
-    """Blobs as ``X.npy`` (float32) and ``y.npy`` (int8) in ``folder``.
-
-    Centres are drawn with standard deviation 10 per feature (pairwise
-    distances about 110) and points with unit standard deviation around
-    them, so the blobs are well separated; written 100,000 rows at a time.
-
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     X_path, y_path = write_blobs(folder, 250, n_features=3, n_centers=2)
-    ...     X = np.load(X_path, mmap_mode="r")
-    ...     (X.shape, X.dtype.name, int(np.bincount(np.load(y_path)).sum()))
-    ((250, 3), 'float32', 250)
-    """
-    folder = Path(folder)
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(scale=10.0, size=(n_centers, n_features))
-    X = np.lib.format.open_memmap(
-        folder / "X.npy", mode="w+", dtype=np.float32, shape=(n_samples, n_features)
-    )
-    y = np.empty(n_samples, dtype=np.int8)
-    for start in range(0, n_samples, 100_000):
-        stop = min(start + 100_000, n_samples)
-        labels = rng.integers(n_centers, size=stop - start)
-        noise = rng.standard_normal((stop - start, n_features), dtype=np.float32)
-        X[start:stop] = noise + centers[labels].astype(np.float32)
-        y[start:stop] = labels
-    X.flush()
-    del X
-    np.save(folder / "y.npy", y)
-    return folder / "X.npy", folder / "y.npy"
-
-
-def write_corpus(folder, n_samples, *, n_features=20000, n_topics=6, seed=0):
-    """A TF-IDF corpus as ``X.npz`` (CSR) and its topics as ``y.npy``."""
-    import scipy.sparse as sp
-
-    from skdec.datasets import make_topic_corpus
-
-    folder = Path(folder)
-    X, y = make_topic_corpus(
-        n_samples, n_features=n_features, n_topics=n_topics, random_state=seed
-    )
-    sp.save_npz(folder / "X.npz", X.tocsr(), compressed=False)
-    np.save(folder / "y.npy", np.asarray(y, dtype=np.int8))
-    return folder / "X.npz", folder / "y.npy"
-
-
-# ---------------------------------------------------------------------------
 # Peak anonymous memory of this process
 
 
 def rss_anon_mb():
     """Anonymous resident memory of this process in MB (None off Linux)."""
-    return _status_mb("RssAnon")
+    return status_mb("RssAnon")
 
 
 class AnonSampler:
@@ -234,7 +167,7 @@ def measure(spec):
     from sklearn.metrics import adjusted_rand_score
     from sklearn.pipeline import make_pipeline
 
-    from benchmarks._stages import stage_seconds, warm_up
+    from benchmarks._common import stage_seconds, warm_up
     from skdec import DECClusterer
 
     after_imports = rss_anon_mb()
@@ -311,7 +244,7 @@ def run_in_subprocess(spec, folder):
     spec_path.write_text(json.dumps(spec))
     out_path.unlink(missing_ok=True)
     root = Path(__file__).resolve().parent.parent
-    command = [sys.executable, "-m", "benchmarks.scale", "_child", str(spec_path)]
+    command = [sys.executable, "-m", "benchmarks", "scale", "_child", str(spec_path)]
     command += [str(out_path)]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True)
     if done.returncode != 0 or not out_path.exists():
@@ -406,7 +339,7 @@ def run_table_parallel(sizes=TABLE_SIZES, params=None, workdir=None, world=2):
                     "RANK": str(rank),
                     "WORLD_SIZE": str(world),
                 }
-                command = [sys.executable, "-m", "benchmarks.scale", "_child"]
+                command = [sys.executable, "-m", "benchmarks", "scale", "_child"]
                 command += [str(spec_path), str(out_path)]
                 procs.append(
                     subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.PIPE)
@@ -423,205 +356,9 @@ def run_table_parallel(sizes=TABLE_SIZES, params=None, workdir=None, world=2):
     return results
 
 
-# Figures of the table that are medians over repeats (memory: the largest).
-_TIMES = (
-    "pretrain_epoch_seconds",
-    "kmeans_seconds",
-    "refresh_seconds",
-    "step_seconds",
-    "fit_seconds",
-    "predict_seconds",
-    "ari_predict",
-)
-
-
-def _combine_repeats(results):
-    """One result per size: median times over repeats, largest memory.
-
-    >>> runs = [{"n_samples": 5, "fit_seconds": t, "rss_anon_peak_mb": m}
-    ...         for t, m in ((3.0, 10), (1.0, 30), (2.0, 20))]
-    >>> (row,) = _combine_repeats(runs)
-    >>> row["fit_seconds"], row["rss_anon_peak_mb"], row["n_repeats"]
-    (2.0, 30, 3)
-    """
-    groups = {}
-    for result in results:
-        if "error" not in result:
-            groups.setdefault(result["n_samples"], []).append(result)
-    combined = [result for result in results if "error" in result]
-    for group in groups.values():
-        row = dict(max(group, key=lambda r: r["rss_anon_peak_mb"]))
-        for name in _TIMES:
-            values = [r[name] for r in group if r.get(name) is not None]
-            row[name] = float(np.median(values)) if values else None
-        row["n_repeats"] = len(group)
-        combined.append(row)
-    return combined
-
-
-# ---------------------------------------------------------------------------
-# Reports
-
-
-def _f(value, digits=1):
-    return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _row(result):
-    if "error" in result:
-        return None
-    stages = result["stage_seconds"]
-    return {
-        "n": f"{result['n_samples']:,}",
-        "input": result["input"]
-        + (" + TfidfTransformer" if result["pipeline"] else ""),
-        "added": _f(result["peak_anon_added_mb"], 0),
-        "added_fit": _f(result["rss_anon_peak_mb"] - result["rss_anon_baseline_mb"], 0),
-        "fit": _f(result["fit_seconds"]),
-        "predict": _f(result["predict_seconds"]),
-        "pretrain": _f(stages.get("pretraining")),
-        "epoch": _f(result["pretrain_epoch_seconds"], 2),
-        "kmeans": _f(result["kmeans_seconds"], 2),
-        "refresh": _f(result["refresh_seconds"], 2),
-        "step_ms": _f(
-            None if result["step_seconds"] is None else 1000 * result["step_seconds"], 2
-        ),
-        "clustering": _f(stages.get("clustering")),
-        "ari": _f(result["ari_predict"], 3),
-        "peak_phase": str(result["peak"].get("phase")),
-    }
-
-
-def _per_row(result, name):
-    """Microseconds (``*_seconds``) or bytes (``added``: over warm-up) per row."""
-    if name == "added":
-        value = 2**20 * (result["rss_anon_peak_mb"] - result["rss_anon_baseline_mb"])
-        return f"{value / result['n_samples']:.0f}"
-    value = result.get(name)
-    return "n/a" if value is None else f"{1e6 * value / result['n_samples']:.2f}"
-
-
-def markdown(which, results, info, command):
-    """The markdown report of one measurement."""
-    lines = [f"# Scale: {which}", "", machine_summary(info), "", f"    {command}", ""]
-    params = next((r["params"] for r in results if "params" in r), {})
-    shown = {
-        k: params[k]
-        for k in sorted(params)
-        if k
-        in {
-            "hidden_dims",
-            "latent_dim",
-            "pretrain_epochs",
-            "pretrain_optimizer",
-            "batch_size",
-            "max_iter",
-            "update_interval",
-            "n_init",
-            "tol",
-            "random_state",
-        }
-    }
-    lines += [f"DECClusterer({', '.join(f'{k}={v!r}' for k, v in shown.items())})", ""]
-    if which == "table":
-        results = _combine_repeats(results)
-        n_repeats = max(
-            (r["n_repeats"] for r in results if "n_repeats" in r), default=1
-        )
-        lines += [
-            f"Median over {n_repeats} fresh processes per size (peak memory: the "
-            "largest).",
-            "",
-        ]
-        lines += [
-            "| n | peak anon. added (MB) | over post-warm-up baseline (MB) "
-            "| bytes / row | s / pretraining epoch | µs / row / epoch "
-            "| k-means start (s) | s / P refresh | µs / row / refresh "
-            "| ms / clustering step | fit total (s) | predict (s) | ARI |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for result in results:
-            row = _row(result)
-            if row is None:
-                lines.append(f"| failed: {result['error'][-200:]!r} |")
-                continue
-            lines.append(
-                f"| {row['n']} | {row['added']} | {row['added_fit']} "
-                f"| {_per_row(result, 'added')} | {row['epoch']} "
-                f"| {_per_row(result, 'pretrain_epoch_seconds')} | {row['kmeans']} "
-                f"| {row['refresh']} | {_per_row(result, 'refresh_seconds')} "
-                f"| {row['step_ms']} | {row['fit']} | {row['predict']} | {row['ari']} |"
-            )
-    else:
-        lines += [
-            "| n | input | peak anon. added (MB) | over post-warm-up baseline (MB) "
-            "| target (MB) | fit (s) | predict (s) | pretraining (s) "
-            "| k-means start (s) | clustering stage (s) | s / P refresh | ARI "
-            "| peak during |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for result in results:
-            row = _row(result)
-            if row is None:
-                lines.append(f"| failed: {result['error'][-200:]!r} |")
-                continue
-            lines.append(
-                f"| {row['n']} | {row['input']} | {row['added']} | {row['added_fit']} "
-                f"| {result['target_mb']} | {row['fit']} | {row['predict']} "
-                f"| {row['pretrain']} | {row['kmeans']} | {row['clustering']} "
-                f"| {row['refresh']} | {row['ari']} | {row['peak_phase']} |"
-            )
-    lines.append("")
-    for result in results:
-        if "error" in result or not result["peak"]:
-            continue
-        lines.append(
-            f"- n={result['n_samples']:,} ({_row(result)['input']}): peak "
-            f"{result['rss_anon_peak_mb']:.0f} MB anonymous (after imports and "
-            f"data {result['rss_anon_after_data_mb']:.0f} MB) at "
-            f"{result['peak']['seconds']:.1f} s, in "
-            f"{' > '.join(result['peak']['where'][-3:])}"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def markdown_parallel(results, info, command):
-    """The table2 report: one row per rank of each data-parallel fit."""
-    lines = [
-        "# Scale: table, 2 processes (data-parallel, gloo on loopback)",
-        "",
-        machine_summary(info),
-        "",
-        f"    {command}",
-        "",
-        "| n | rank | rows | peak anon. added (MB) | s / epoch | k-means start (s) "
-        "| s / P refresh | ms / clustering step | fit (s) | ARI (own rows) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        if "error" in r:
-            lines.append(f"| ? | {r['rank']} | error: {r['error'][-200:]!r} |")
-            continue
-        step = r.get("step_seconds")
-        cells = [
-            f"{r['n_samples'] * r['world']:,}",
-            str(r["rank"]),
-            f"{r['n_samples']:,}",
-            _f(r["peak_anon_added_mb"], 0),
-            _f(r.get("pretrain_epoch_seconds"), 2),
-            _f(r.get("kmeans_seconds"), 2),
-            _f(r.get("refresh_seconds"), 2),
-            _f(None if step is None else 1000 * step, 2),
-            _f(r["fit_seconds"]),
-            f"{r['ari_predict']:.3f}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def _parser():
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.scale",
+        prog="python -m benchmarks scale",
         description="Memory and cost of DECClusterer on large data (issue 15).",
     )
     parser.add_argument("which", choices=(*WHICH, "all"))
@@ -667,47 +404,30 @@ def main(argv=None):
         spec = json.loads(Path(argv[1]).read_text())
         Path(argv[2]).write_text(json.dumps(measure(spec), default=repr))
         return 0
-    from benchmarks._options import parse_assignment
-
     args = _parser().parse_args(argv)
     overrides = dict(parse_assignment(text) for text in args.set)
-    args.output.mkdir(parents=True, exist_ok=True)
     info = machine_info()
-    command = "python -m benchmarks.scale " + " ".join(argv)
+    command = "python -m benchmarks scale " + " ".join(argv)
+    sizes = TABLE_SIZES
+    if args.sizes is not None:
+        sizes = tuple(int(s) for s in args.sizes.split(","))
     for which in WHICH if args.which == "all" else (args.which,):
         print(f"scale: {which} ...", flush=True)
         if which == "memmap":
             results = run_memmap(args.n_samples or 2_000_000, overrides, args.workdir)
         elif which == "sparse":
+            pipeline = not args.no_pipeline
+            n_samples = args.n_samples or 100_000
             results = run_sparse(
-                args.n_samples or 100_000,
-                args.n_features,
-                overrides,
-                not args.no_pipeline,
-                args.workdir,
+                n_samples, args.n_features, overrides, pipeline, args.workdir
             )
+        elif which == "table2":
+            results = run_table_parallel(sizes, overrides, args.workdir)
         else:
-            sizes = (
-                TABLE_SIZES
-                if args.sizes is None
-                else tuple(int(s) for s in args.sizes.split(","))
-            )
-            if which == "table2":
-                results = run_table_parallel(sizes, overrides, args.workdir)
-            else:
-                results = run_table(sizes, overrides, args.workdir, args.repeats)
-        write_json(
+            results = run_table(sizes, overrides, args.workdir, args.repeats)
+        write_results(
             args.output / f"{which}.json",
             {"machine": info, "command": command, "results": results},
+            lambda results, which=which: scale_markdown(which, results),
         )
-        if which == "table2":
-            report = markdown_parallel(results, info, command)
-        else:
-            report = markdown(which, results, info, command)
-        (args.output / f"{which}.md").write_text(report)
-        print(report, flush=True)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Callbacks the benchmarks pass to skdec's estimators (``callbacks=[...]``).
+
+- :class:`PretrainCache`: the pretrained autoencoder, cached without pickle;
+- :class:`StartPartition`: the partition the clustering stage starts from;
+- :class:`Refreshes`: the labels at every refresh of the clustering stage.
+
+Keep a reference to the callback you pass and read it after ``fit`` of that
+same estimator (``clone`` would copy it).
+"""
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import pairwise_distances_argmin
+
+from benchmarks.tables import to_jsonable
+
+# Parameters that do not change pretraining: fits differing only in these
+# share one cached autoencoder.
+CLUSTERING_ONLY = {
+    "callbacks",
+    "init",
+    "max_iter",
+    "n_clusters",
+    "n_clusters_criterion",
+    "n_clusters_range",
+    "n_clusters_search",
+    "n_init",
+    "tol",
+    "update_interval",
+    "verbose",
+}
+
+
+class PretrainCache:
+    """Skip pretraining when a fit with the same key and parameters saved it.
+
+    The cache holds, per key and pretraining parameters, the weights and the
+    training generator's state after pretraining (``.npz``) and the
+    pretraining records (``.json``), so a fit from the cache computes what a
+    fit without it would, and ``history_`` keeps the measured seconds. The
+    file does not record the code that trained it: empty the folder after
+    changing skdec's training. ``key`` names the data (a data set and seed).
+    """
+
+    def __init__(self, folder, key):
+        self.folder, self.key = Path(folder), key
+        self.loaded = None
+
+    def path(self, estimator):
+        """The cache file of ``estimator``'s pretraining, without suffix."""
+        params = {
+            name: value
+            for name, value in estimator.get_params(deep=False).items()
+            if name not in CLUSTERING_ONLY
+        }
+        text = json.dumps(to_jsonable(params), sort_keys=True)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return self.folder / f"{self.key}-{digest}"
+
+    def on_stage_begin(self, estimator, stage, *, module, generator, history, **_):
+        if stage != "pretrain":
+            return None
+        path = self.path(estimator)
+        self.loaded = path.with_suffix(".npz").is_file()
+        if not self.loaded:
+            return None
+        with np.load(path.with_suffix(".npz")) as saved:
+            module.load_state_dict({k: torch.from_numpy(saved[k]) for k in saved})
+        generator.set_state(torch.from_numpy(np.load(path.with_suffix(".gen.npy"))))
+        history.extend(json.loads(path.with_suffix(".json").read_text()))
+        return True
+
+    def on_stage_end(self, estimator, stage, *, module, generator, history, **_):
+        if stage != "pretrain" or self.loaded:
+            return
+        path = self.path(estimator)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        weights = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+        records = [r for r in history if r["stage"].startswith("pretrain")]
+        # The weights last: their presence marks a complete entry.
+        np.save(path.with_suffix(".gen.npy"), generator.get_state().numpy())
+        path.with_suffix(".json").write_text(json.dumps(to_jsonable(records)))
+        np.savez(path.with_suffix(".tmp.npz"), **weights)
+        path.with_suffix(".tmp.npz").replace(path.with_suffix(".npz"))
+
+
+class StartPartition:
+    """The start of the clustering stage: every row at its nearest centroid.
+
+    With ``init="kmeans"`` that is what ``DECClusterer(max_iter=0)`` with the
+    same seed and parameters returns (the same pretraining and k-means; DEC's
+    soft assignment peaks at the nearest centroid), so one dec fit also gives
+    "autoencoder + k-means". Sets ``labels``, ``embedding``, ``centers``,
+    ``posterior`` and ``time`` (``time.perf_counter()`` when they were known).
+    """
+
+    labels = None
+
+    def on_record(self, estimator, record, **state):
+        if record["stage"] == "init" and "embedding" in state:
+            self.embedding, self.centers = state["embedding"], state["centers"]
+            self.posterior = state.get("posterior")
+            self.labels = pairwise_distances_argmin(self.embedding, self.centers)
+            self.time = time.perf_counter()
+
+
+class Refreshes:
+    """The labels at every refresh of the clustering stage.
+
+    ``points`` holds ``(iteration, labels, changed)`` per refresh, ``changed``
+    being the fraction of labels changed since the previous refresh (None at
+    the first).
+    """
+
+    def __init__(self):
+        self.points = []
+
+    def on_record(self, estimator, record, **state):
+        if record["stage"] == "clustering":
+            labels, changed = state["labels"], None
+            if self.points:
+                changed = float(np.mean(labels != self.points[-1][1]))
+            self.points.append((record["iteration"], labels, changed))

@@ -1,0 +1,178 @@
+"""Every data set the benchmarks use, each loaded here and nowhere else.
+
+:func:`load` maps a name to ``{data set name: (X, y)}``: most names give one
+data set, ``imbalanced`` gives one per ``r_min``. Data sets are drawn with
+``seed`` (``DATA_SEED`` unless a study varies it), so every method and seed
+of a run sees the same data. Nothing is ever downloaded.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import resample
+
+from skdec import datasets as _skdec_data
+
+DATA_SEED = 0
+IMBALANCE_R_MIN = (0.1, 0.3, 0.5, 0.7)
+# Rows are square images (flattened row-major); synthetic784 is 784 plain
+# features although 784 is 28 squared.
+IMAGE_DATASETS = {"digits", "imbalanced", "mnist", "fashion"}
+SUITE_DATASETS = (
+    "digits",
+    "synthetic",
+    "synthetic784",
+    "imbalanced",
+    "wine",
+    "breast_cancer",
+    "mnist",
+    "fashion",
+)
+
+
+def _standardised(name):
+    """scikit-learn's tabular data set ``name``, each feature to mean 0, std 1."""
+    import sklearn.datasets
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = getattr(sklearn.datasets, f"load_{name}")(return_X_y=True)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+def load(name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test"):
+    """``{data set name: (X, y)}`` for one name of the benchmarks.
+
+    ``synthetic-K`` is ``make_nonlinear_blobs(n_clusters=K)``, ``latent-K``
+    its 5-D latent points (an embedding that separates the clusters
+    perfectly), ``imbalanced-R`` digits with ``r_min=R``.
+
+    >>> {name: X.shape for name, (X, y) in load("imbalanced-0.3").items()}
+    {'digits_imbalanced_r0.3': (1151, 64)}
+    """
+    kind, _, arg = name.partition("-")
+    if kind == "digits":
+        return {name: _skdec_data.load_digits_scaled()}
+    if kind in ("wine", "breast_cancer"):
+        return {name: _standardised(name)}
+    if name == "synthetic":
+        return {name: _skdec_data.make_nonlinear_blobs(random_state=seed)}
+    if name == "synthetic784":
+        return {name: mnist_sized(5000, seed=seed)}
+    if kind in ("synthetic", "latent"):
+        X, y, Z = _skdec_data.make_nonlinear_blobs(
+            n_clusters=int(arg), random_state=seed, return_latent=True
+        )
+        return {name: (Z if kind == "latent" else X, y)}
+    if kind == "imbalanced":
+        X, y = _skdec_data.load_digits_scaled()
+        r_mins = (float(arg),) if arg else IMBALANCE_R_MIN
+        return {
+            f"digits_imbalanced_r{r}": _skdec_data.subsample_imbalanced(
+                X, y, r_min=r, random_state=seed
+            )
+            for r in r_mins
+        }
+    if name == "mnist":
+        return {name: _skdec_data.load_mnist(mnist)}
+    if name == "fashion":
+        # The split is in the name: published figures are on all 70,000.
+        X, y = _skdec_data.load_fashion_mnist(fashion, subset=fashion_subset)
+        return {f"fashion_{fashion_subset}": (X.reshape(len(X), -1), y)}
+    raise ValueError(f"unknown data set {name!r}")
+
+
+def load_one(name, **kwargs):
+    """``(X, y)`` of a name that gives one data set, as C-contiguous float32."""
+    ((X, y),) = load(name, **kwargs).values()
+    return np.ascontiguousarray(X, dtype=np.float32), np.asarray(y)
+
+
+def mnist_sized(n_samples=70_000, *, seed=DATA_SEED, mnist=None):
+    """MNIST's first ``n_samples`` rows from ``mnist``, else generated clusters
+    of its width and number of classes (``make_nonlinear_blobs``)."""
+    if mnist is not None:
+        X, y = _skdec_data.load_mnist(mnist)
+        return X[:n_samples], y[:n_samples]
+    return _skdec_data.make_nonlinear_blobs(
+        n_samples, n_clusters=10, n_features=784, random_state=seed
+    )
+
+
+def image_shape(name, n_features):
+    """``(side, side)`` when rows of ``name`` are square images, else None.
+
+    >>> image_shape("digits", 64), image_shape("synthetic784", 784)
+    ((8, 8), None)
+    """
+    side = math.isqrt(n_features)
+    images = name.partition("-")[0] in IMAGE_DATASETS
+    return (side, side) if images and side * side == n_features else None
+
+
+def subsample(X, y, n_samples):
+    """A stratified subsample of ``n_samples`` rows (for smoke runs)."""
+    n = min(n_samples, len(X))
+    return resample(X, y, n_samples=n, replace=False, stratify=y, random_state=0)
+
+
+def fashion_missing(fashion):
+    """Why Fashion-MNIST cannot be read from ``fashion``, or None if it can."""
+    folder = Path(fashion or _skdec_data._FASHION_MNIST_DIR)
+    if folder.exists():
+        return None
+    package = _skdec_data._FASHION_MNIST_PACKAGE
+    return (
+        f"'{folder}' does not exist; install the Debian package {package} "
+        f"(apt-get install {package}) or give --fashion PATH; the benchmarks "
+        "never download data."
+    )
+
+
+# ---------------------------------------------------------------------------
+# Data larger than memory, written to disk in chunks (the scale benchmark)
+
+
+def write_blobs(folder, n_samples, *, n_features=64, n_centers=10, seed=0):
+    """Blobs as ``X.npy`` (float32) and ``y.npy`` (int8) in ``folder``.
+
+    Centres have standard deviation 10 per feature and points unit standard
+    deviation around them (well separated); written 100,000 rows at a time.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     X_path, y_path = write_blobs(folder, 250, n_features=3, n_centers=2)
+    ...     X = np.load(X_path, mmap_mode="r")
+    ...     (X.shape, X.dtype.name, len(np.load(y_path)))
+    ((250, 3), 'float32', 250)
+    """
+    folder = Path(folder)
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=10.0, size=(n_centers, n_features))
+    X = np.lib.format.open_memmap(
+        folder / "X.npy", mode="w+", dtype=np.float32, shape=(n_samples, n_features)
+    )
+    y = np.empty(n_samples, dtype=np.int8)
+    for start in range(0, n_samples, 100_000):
+        stop = min(start + 100_000, n_samples)
+        labels = rng.integers(n_centers, size=stop - start)
+        noise = rng.standard_normal((stop - start, n_features), dtype=np.float32)
+        X[start:stop] = noise + centers[labels].astype(np.float32)
+        y[start:stop] = labels
+    X.flush()
+    del X
+    np.save(folder / "y.npy", y)
+    return folder / "X.npy", folder / "y.npy"
+
+
+def write_corpus(folder, n_samples, *, n_features=20000, n_topics=6, seed=0):
+    """A TF-IDF corpus as ``X.npz`` (CSR) and its topics as ``y.npy``."""
+    import scipy.sparse as sp
+
+    folder = Path(folder)
+    X, y = _skdec_data.make_topic_corpus(
+        n_samples, n_features=n_features, n_topics=n_topics, random_state=seed
+    )
+    sp.save_npz(folder / "X.npz", X.tocsr(), compressed=False)
+    np.save(folder / "y.npy", np.asarray(y, dtype=np.int8))
+    return folder / "X.npz", folder / "y.npy"

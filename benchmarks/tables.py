@@ -1,0 +1,530 @@
+"""The one table writer: markdown from the benchmarks' results JSON.
+
+Every command writes its JSON, then the markdown this module makes of it;
+``python -m benchmarks table PATH...`` rewrites the markdown of results
+files (or of every one in a folder) from their JSON.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._common import machine_summary
+
+METRICS = ("acc", "nmi", "ari")
+
+
+def to_jsonable(value):
+    """``value`` with tuples, numpy scalars and arrays made JSON-able.
+
+    Anything else JSON cannot hold (a class, a callback) becomes its repr.
+
+    >>> to_jsonable({"a": (1, np.float32(0.5)), "b": None})
+    {'a': [1, 0.5], 'b': None}
+    """
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+def write_json(path, results):
+    """Write ``results`` as indented JSON, replacing the file in one step."""
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(to_jsonable(results), indent=1) + "\n")
+    tmp.replace(path)
+
+
+def write_results(path, results, markdown):
+    """Write ``results`` as JSON at ``path`` and ``markdown(results)`` beside it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, results)
+    text = markdown(results)
+    path.with_suffix(".md").write_text(text)
+    print(text + f"\nWrote {path} and {path.with_suffix('.md').name}")
+
+
+def table(header, rows):
+    """Markdown table lines.
+
+    >>> print("\\n".join(table(["a", "b"], [[1, "x"]])))
+    | a | b |
+    |---|---|
+    | 1 | x |
+    """
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+
+
+def _f(value, digits=3):
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+# ---------------------------------------------------------------------------
+# The suite (results.json of ``python -m benchmarks``)
+
+
+def aggregate(rows):
+    """Mean and sample standard deviation over seeds per (data set, method).
+
+    Failed runs are counted and left out; groups keep the order of the runs.
+    """
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["method"]), []).append(row)
+    summaries = []
+    for (dataset, method), group in groups.items():
+        ok = [row for row in group if "error" not in row]
+        summary = {"dataset": dataset, "method": method, "n_runs": len(group)}
+        summary["n_failed"] = len(group) - len(ok)
+        summary["seeds"] = [row["seed"] for row in ok]
+        for name in (*METRICS, "fit_seconds") if ok else ():
+            values = np.array([row[name] for row in ok], dtype=float)
+            summary[f"{name}_mean"] = float(values.mean())
+            summary[f"{name}_std"] = float(values.std(ddof=1)) if len(ok) > 1 else 0.0
+        for name in ("peak_rss_mb", "fit_rss_increase_mb", "peak_gpu_mb"):
+            values = [row[name] for row in ok if row.get(name) is not None]
+            summary[f"{name}_max"] = max(values) if values else None
+        summaries.append(summary)
+    return summaries
+
+
+def suite_aggregates(results):
+    """:func:`aggregate` of a suite's runs, by data set and method as asked."""
+    datasets = {name: i for i, name in enumerate(results["datasets"])}
+    methods = {name: i for i, name in enumerate(results["methods"])}
+    runs = sorted(
+        results["runs"],
+        key=lambda r: (datasets.get(r["dataset"], 1e9), methods.get(r["method"], 1e9)),
+    )
+    return aggregate(runs)
+
+
+def _mean_std(summary, name, digits=3):
+    return f"{summary[f'{name}_mean']:.{digits}f} ± {summary[f'{name}_std']:.{digits}f}"
+
+
+def _memory(summary):
+    peak, increase = summary["peak_rss_mb_max"], summary["fit_rss_increase_mb_max"]
+    if peak is None:
+        return "n/a"
+    return f"{peak:.0f}" + (f" (+{increase:.0f})" if increase is not None else "")
+
+
+def suite_markdown(results):
+    """The suite's table, one row per data set and method, and IIC's heads."""
+    info = results["machine"]
+    where = "in fresh subprocesses" if results["subprocess"] else "in-process"
+    lines = [
+        "# skdec benchmark",
+        "",
+        f"- Machine: {machine_summary(info)}",
+        f"- Seeds: {', '.join(map(str, results['seeds']))}; runs {where}",
+        f"- Overrides (--set): {results['overrides'] or 'none'}",
+        f"- Command: `{results['command']}`",
+    ]
+    lines += [f"- {m} skipped: {why}" for m, why in results["skipped_methods"].items()]
+    for method, names in results.get("not_applicable", {}).items():
+        lines.append(
+            f"- {method}: not run on {', '.join(names)} (rows are not square images)"
+        )
+    derived = {
+        r["method"]: r["derived_from"] for r in results["runs"] if "derived_from" in r
+    }
+    for method, source in derived.items():
+        lines.append(
+            f"- {method}: read off the {source} fits (the partition their "
+            "clustering stage starts from), not fitted apart; fit s is the "
+            "time to that point, and no memory is measured"
+        )
+    lines += [
+        "",
+        "ACC, NMI and ARI are mean ± standard deviation over seeds; fit s is the "
+        "time of `fit` alone; peak MB is the largest peak resident memory of a "
+        "run, and in brackets how much it grew during the fit.",
+        "",
+    ]
+    rows = []
+    for s in suite_aggregates(results):
+        if s["n_runs"] == s["n_failed"]:
+            rows.append([s["dataset"], s["method"], f"failed ({s['n_failed']} runs)"])
+            rows[-1] += [""] * 4
+            continue
+        failed = f" ({s['n_failed']} failed)" if s["n_failed"] else ""
+        rows.append(
+            [s["dataset"], s["method"], _mean_std(s, "acc") + failed]
+            + [_mean_std(s, "nmi"), _mean_std(s, "ari"), _mean_std(s, "fit_seconds", 1)]
+            + [_memory(s)]
+        )
+    header = ["dataset", "method", "ACC", "NMI", "ARI", "fit s", "peak MB"]
+    lines += table(header, rows)
+    heads = [r for r in results["runs"] if r.get("head_acc")]
+    if heads:
+        lines += [
+            "",
+            "## Heads (IIC)",
+            "",
+            "ACC of the head chosen without labels (lowest loss), of the best and "
+            "worst head of the same fit, and their spread.",
+            "",
+        ]
+        rows = [
+            [r["dataset"], r["method"], r["seed"], f"{r['acc']:.3f}"]
+            + [f"{max(r['head_acc']):.3f}", f"{min(r['head_acc']):.3f}"]
+            + [f"{max(r['head_acc']) - min(r['head_acc']):.3f}"]
+            for r in heads
+        ]
+        header = ["dataset", "method", "seed", "chosen", "best", "worst", "spread"]
+        lines += table(header, rows)
+    if results.get("stopped_early"):
+        lines += ["", f"Stopped early: {results['stopped_early']}"]
+    errors = [row for row in results["runs"] if "error" in row]
+    if errors:
+        lines += ["", "## Failed runs", ""]
+        lines += [
+            f"- {r['dataset']} / {r['method']} / seed {r['seed']}: {r['error']}"
+            for r in errors
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Speed (speed.json)
+
+
+def _settings(overrides):
+    text = ", ".join(f"{key}={value!r}" for key, value in overrides.items())
+    return "defaults + " + text if overrides else "defaults"
+
+
+def speed_markdown(results):
+    """The speed report: epoch ratio, refresh of P, where a fit's time goes."""
+    lines = [
+        "# skdec speed",
+        "",
+        f"- Machine: {machine_summary(results['machine'])}",
+        f"- Command: `{results['command']}`",
+        f"- DECClusterer settings: {_settings(results['overrides'])}",
+    ]
+    epoch = results.get("epoch")
+    if epoch:
+        all_s = {
+            k: ", ".join(f"{s:.3f}" for s in epoch[f"{k}_seconds"])
+            for k in ("skdec", "reference")
+        }
+        lines += [
+            "",
+            "## One pretraining epoch against a hand-written torch loop",
+            "",
+            f"Network {'-'.join(map(str, epoch['network']))} and mirror, "
+            f"{epoch['n_samples']} random samples, batch {epoch['batch_size']}, "
+            f"{epoch['optimizer']} lr {epoch['learning_rate']}, device "
+            f"{epoch['device']}; median of {epoch['repeats']} epochs each, "
+            "alternating, after one warm-up epoch each.",
+            "",
+            *table(
+                ["loop", "median s", "all s"],
+                [
+                    [
+                        "skdec `pretrain_end_to_end`",
+                        f"{epoch['skdec_median_seconds']:.3f}",
+                        all_s["skdec"],
+                    ],
+                    [
+                        "hand-written",
+                        f"{epoch['reference_median_seconds']:.3f}",
+                        all_s["reference"],
+                    ],
+                ],
+            ),
+            "",
+            f"**Ratio {epoch['ratio']:.3f}** (bar: at most {epoch['max_ratio']}, "
+            f"{'met' if epoch['passed'] else 'MISSED'}).",
+        ]
+    refresh = results.get("refresh")
+    if refresh:
+        source = refresh["input"]
+        if source == "generated":
+            source = (
+                "generated with skdec.datasets.make_nonlinear_blobs, no --mnist given"
+            )
+        lines += [
+            "",
+            "## Refresh of the target distribution P",
+            "",
+            f"{refresh['n_samples']} x {refresh['n_features']} ({source}); network "
+            f"{'-'.join(map(str, refresh['network']))}, device {refresh['device']}: "
+            f"**{refresh['median_seconds']:.3f} s per refresh** (median of "
+            f"{len(refresh['seconds'])}, after one warm-up).",
+        ]
+    fits = results.get("breakdown")
+    if fits:
+        lines += [
+            "",
+            "## Where a fit's time goes",
+            "",
+            "Seconds per stage of one `DECClusterer.fit`; other = validation, "
+            "copying the data, embedding it for k-means, final labels.",
+            "",
+        ]
+        header = ["input", "settings", "pretraining", "k-means", "clustering"]
+        header += ["other", "total", "pretraining epochs", "s/epoch"]
+        header += ["clustering steps", "s/step", "refreshes"]
+        rows = []
+        for fit in fits:
+            s = fit["stage_seconds"]
+            rows.append(
+                [f"{fit['input']} ({fit['n_samples']} x {fit['n_features']})"]
+                + [_settings(fit["overrides"])]
+                + [
+                    f"{s[k]:.2f}"
+                    for k in ("pretraining", "kmeans", "clustering", "other")
+                ]
+                + [f"{fit['total_seconds']:.2f}", fit["pretraining_epochs"]]
+                + [_f(fit["seconds_per_pretraining_epoch"], 4), fit["clustering_steps"]]
+                + [_f(fit["seconds_per_clustering_step"], 4), fit["refreshes"]]
+            )
+        lines += table(header, rows)
+        if results["big_overrides"]:
+            text = ", ".join(f"{k}={v!r}" for k, v in results["big_overrides"].items())
+            lines += [
+                "",
+                f"The {fits[-1]['input']} fit ran with --big-set {text}, so its "
+                "times are not those of a fit with the settings above; s/epoch "
+                "(mean over layer-wise and fine-tuning epochs) and s/step "
+                "(refreshes included) scale them to other settings.",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Scale (memmap.json, sparse.json, table.json, table2.json)
+
+_SHOWN_PARAMS = (
+    "batch_size",
+    "hidden_dims",
+    "latent_dim",
+    "max_iter",
+    "n_init",
+    "pretrain_epochs",
+    "pretrain_optimizer",
+    "random_state",
+    "tol",
+    "update_interval",
+)
+# Figures of the table that are medians over repeats (memory: the largest).
+_MEDIANS = (
+    "pretrain_epoch_seconds",
+    "kmeans_seconds",
+    "refresh_seconds",
+    "step_seconds",
+    "fit_seconds",
+    "predict_seconds",
+    "ari_predict",
+)
+
+
+def combine_repeats(results):
+    """One result per size: median times over repeats, largest memory.
+
+    >>> runs = [{"n_samples": 5, "fit_seconds": t, "rss_anon_peak_mb": m}
+    ...         for t, m in ((3.0, 10), (1.0, 30), (2.0, 20))]
+    >>> (row,) = combine_repeats(runs)
+    >>> row["fit_seconds"], row["rss_anon_peak_mb"], row["n_repeats"]
+    (2.0, 30, 3)
+    """
+    groups = {}
+    for result in results:
+        if "error" not in result:
+            groups.setdefault(result["n_samples"], []).append(result)
+    combined = [result for result in results if "error" in result]
+    for group in groups.values():
+        row = dict(max(group, key=lambda r: r["rss_anon_peak_mb"]))
+        for name in _MEDIANS:
+            values = [r[name] for r in group if r.get(name) is not None]
+            row[name] = float(np.median(values)) if values else None
+        row["n_repeats"] = len(group)
+        combined.append(row)
+    return combined
+
+
+def _per_row(r, name):
+    """Microseconds (``*_seconds``) or bytes (``added``: over warm-up) per row."""
+    if name == "added":
+        added = 2**20 * (r["rss_anon_peak_mb"] - r["rss_anon_baseline_mb"])
+        return f"{added / r['n_samples']:.0f}"
+    value = r.get(name)
+    return "n/a" if value is None else f"{1e6 * value / r['n_samples']:.2f}"
+
+
+def _ms(seconds):
+    return None if seconds is None else 1000 * seconds
+
+
+def scale_markdown(which, results):
+    """The report of one scale measurement."""
+    runs, info = results["results"], results["machine"]
+    if which == "table2":
+        lines = ["# Scale: table, 2 processes (data-parallel, gloo on loopback)", ""]
+    else:
+        lines = [f"# Scale: {which}", ""]
+    lines += [machine_summary(info), "", f"    {results['command']}", ""]
+    if which == "table2":
+        header = ["n", "rank", "rows", "peak anon. added (MB)", "s / epoch"]
+        header += ["k-means start (s)", "s / P refresh", "ms / clustering step"]
+        rows = [
+            [f"? | {r['rank']} | error: {r['error'][-200:]!r}"]
+            if "error" in r
+            else [f"{r['n_samples'] * r['world']:,}", r["rank"], f"{r['n_samples']:,}"]
+            + [_f(r["peak_anon_added_mb"], 0), _f(r.get("pretrain_epoch_seconds"), 2)]
+            + [_f(r.get("kmeans_seconds"), 2), _f(r.get("refresh_seconds"), 2)]
+            + [_f(_ms(r.get("step_seconds")), 2), _f(r["fit_seconds"], 1)]
+            + [f"{r['ari_predict']:.3f}"]
+            for r in runs
+        ]
+        return (
+            "\n".join(lines + table([*header, "fit (s)", "ARI (own rows)"], rows))
+            + "\n"
+        )
+    params = next((r["params"] for r in runs if "params" in r), {})
+    shown = ", ".join(f"{k}={params[k]!r}" for k in _SHOWN_PARAMS if k in params)
+    lines += [f"DECClusterer({shown})", ""]
+    if which == "table":
+        runs = combine_repeats(runs)
+        n = max((r["n_repeats"] for r in runs if "n_repeats" in r), default=1)
+        lines += [
+            f"Median over {n} fresh processes per size (peak memory: the largest).",
+            "",
+        ]
+        header = ["n", "peak anon. added (MB)", "over post-warm-up baseline (MB)"]
+        header += ["bytes / row", "s / pretraining epoch", "µs / row / epoch"]
+        header += ["k-means start (s)", "s / P refresh", "µs / row / refresh"]
+        header += ["ms / clustering step", "fit total (s)", "predict (s)", "ARI"]
+    else:
+        header = ["n", "input", "peak anon. added (MB)"]
+        header += ["over post-warm-up baseline (MB)", "target (MB)", "fit (s)"]
+        header += ["predict (s)", "pretraining (s)", "k-means start (s)"]
+        header += ["clustering stage (s)", "s / P refresh", "ARI", "peak during"]
+    rows = []
+    for r in runs:
+        if "error" in r:
+            rows.append([f"failed: {r['error'][-200:]!r}"])
+            continue
+        stages = r["stage_seconds"]
+        added = _f(r["peak_anon_added_mb"], 0)
+        over = _f(r["rss_anon_peak_mb"] - r["rss_anon_baseline_mb"], 0)
+        common = [_f(r["fit_seconds"], 1), _f(r["predict_seconds"], 1)]
+        if which == "table":
+            rows.append(
+                [f"{r['n_samples']:,}", added, over, _per_row(r, "added")]
+                + [_f(r["pretrain_epoch_seconds"], 2)]
+                + [_per_row(r, "pretrain_epoch_seconds"), _f(r["kmeans_seconds"], 2)]
+                + [_f(r["refresh_seconds"], 2), _per_row(r, "refresh_seconds")]
+                + [_f(_ms(r["step_seconds"]), 2), *common, _f(r["ari_predict"])]
+            )
+        else:
+            kind = r["input"] + (" + TfidfTransformer" if r["pipeline"] else "")
+            rows.append(
+                [f"{r['n_samples']:,}", kind, added, over, r["target_mb"], *common]
+                + [_f(stages.get("pretraining"), 1), _f(r["kmeans_seconds"], 2)]
+                + [_f(stages.get("clustering"), 1), _f(r["refresh_seconds"], 2)]
+                + [_f(r["ari_predict"]), str(r["peak"].get("phase"))]
+            )
+    lines += [*table(header, rows), ""]
+    for r in runs:
+        if "error" in r or not r["peak"]:
+            continue
+        kind = r["input"] + (" + TfidfTransformer" if r.get("pipeline") else "")
+        lines.append(
+            f"- n={r['n_samples']:,} ({kind}): peak {r['rss_anon_peak_mb']:.0f} MB "
+            f"anonymous (after imports and data {r['rss_anon_after_data_mb']:.0f} "
+            f"MB) at {r['peak']['seconds']:.1f} s, in "
+            f"{' > '.join(r['peak']['where'][-3:])}"
+        )
+    if results.get("note"):
+        lines += ["", results["note"]]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# The starts study (starts.json)
+
+
+def starts_markdown(results):
+    """Partitions of the pretrained embedding; clustering stages per start."""
+    lines = [
+        "# DEC's start: partitions of the pretrained embedding, clustering stages",
+        "",
+        f"- Machine: {machine_summary(results['machine'])}",
+        f"- Command: `{results['command']}`",
+        "- Rows marked oracle use the labels: diagnoses, not methods. The tol "
+        "stop is the first refresh where fewer than tol of the labels changed.",
+        "",
+    ]
+    rows = [
+        [run["dataset"], run["seed"], name, f"{p['acc']:.3f}", f"{p['nmi']:.3f}"]
+        + [_f(p.get("inertia"), 1)]
+        for run in results["runs"]
+        for name, p in run["partitions"].items()
+    ]
+    lines += table(["dataset", "seed", "partition", "ACC", "NMI", "inertia"], rows)
+    rows = []
+    for run in results["runs"]:
+        for name, stage in run["stages"].items():
+            stop = stage["tol_stop"] or {"step": "none", "acc": None}
+            path = " ".join(f"{p['step']}:{p['acc']:.3f}" for p in stage["trajectory"])
+            rows.append([run["dataset"], run["seed"], name, stop["step"]])
+            rows[-1] += [_f(stop["acc"]), f"{stage['final']['acc']:.3f}"]
+            rows[-1] += [f"{stage['final']['nmi']:.3f}", path]
+    header = ["dataset", "seed", "start", "tol stop", "ACC there", "final ACC"]
+    lines += ["", *table([*header, "final NMI", "step:ACC"], rows)]
+    rows = [
+        [run["dataset"], run["seed"], r["n_restarts"]]
+        + [_f(r["spearman_acc_neg_inertia"], 2), _f(r["spearman_acc_size_entropy"], 2)]
+        + [f"{r['acc_min']:.3f}–{r['acc_max']:.3f} ({r['acc_mean']:.3f})"]
+        + [f"{r['acc_of_min_inertia']:.3f}", f"{r['acc_of_max_entropy']:.3f}"]
+        for run in results["runs"]
+        if (r := run["restarts"])
+    ]
+    if rows:
+        header = ["dataset", "seed", "k-means restarts", "ρ(ACC, −inertia)"]
+        header += ["ρ(ACC, size entropy)", "ACC min–max (mean)"]
+        header += ["ACC of min inertia", "ACC of most balanced"]
+        lines += ["", *table(header, rows)]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+
+MARKDOWN = {
+    "results": suite_markdown,
+    "speed": speed_markdown,
+    "starts": starts_markdown,
+    **{
+        w: lambda r, w=w: scale_markdown(w, r)
+        for w in ("memmap", "sparse", "table", "table2")
+    },
+}
+
+
+def main(argv=None):
+    """``python -m benchmarks table PATH...``: rewrite the markdown of results."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks table")
+    parser.add_argument("paths", nargs="+", type=Path, help="JSON files or folders")
+    for path in parser.parse_args(argv).paths:
+        for file in sorted(path.rglob("*.json")) if path.is_dir() else [path]:
+            if file.stem in MARKDOWN:
+                out = file.with_suffix(".md")
+                out.write_text(MARKDOWN[file.stem](json.loads(file.read_text())))
+                print(f"wrote {out}")
+    return 0

@@ -128,7 +128,9 @@ def _input_scale(X, comm):
     power = comm.mean(mean_square(X), X.shape[0] * X.shape[1])
     if not 0 < power < _LOW_POWER:
         return 1.0
-    return float(1.0 / np.sqrt(power))
+    # Rounded to float32, the precision the rows are multiplied in, so that
+    # the order of the power's sum (dense chunks, sparse values) never shows.
+    return float(np.float32(1.0 / np.sqrt(power)))
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,7 @@ class _BaseDeepClusterer(
             return validate_data(self, X, dtype=[np.float32, np.float64], reset=reset)
         except ValueError as exc:
             # scikit-learn's advice on NaN speaks of supervised learning.
-            if not str(exc).startswith("Input X contains NaN"):
+            if "encoded as NaN natively" not in str(exc):
                 raise
             raise ValueError(
                 f"Input X contains NaN. {type(self).__name__} does not accept "

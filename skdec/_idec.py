@@ -5,9 +5,10 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval
 
 from ._dec import DECClusterer
+from ._dec_base import _BaseDEC
 
 
-class IDECClusterer(DECClusterer):
+class IDECClusterer(_BaseDEC):
     """Improved Deep Embedded Clustering with local structure preservation.
 
     IDEC (Guo et al., 2017) is DEC whose decoder stays in the clustering
@@ -135,37 +136,35 @@ distributed, device, random_state, verbose, callbacks
         verbose=0,
         callbacks=None,
     ):
-        super().__init__(
-            n_clusters,
-            n_clusters_range=n_clusters_range,
-            n_clusters_criterion=n_clusters_criterion,
-            n_clusters_search=n_clusters_search,
-            hidden_dims=hidden_dims,
-            image_shape=image_shape,
-            conv_channels=conv_channels,
-            augment=augment,
-            latent_dim=latent_dim,
-            alpha=alpha,
-            pretrain=pretrain,
-            pretrain_epochs=pretrain_epochs,
-            dropout=dropout,
-            max_iter=max_iter,
-            update_interval=update_interval,
-            tol=tol,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            pretrain_optimizer=pretrain_optimizer,
-            pretrain_learning_rate=pretrain_learning_rate,
-            embedding_scale=embedding_scale,
-            init=init,
-            n_init=n_init,
-            distributed=distributed,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
+        self.n_clusters = n_clusters
         self.gamma = gamma
+        self.n_clusters_range = n_clusters_range
+        self.n_clusters_criterion = n_clusters_criterion
+        self.n_clusters_search = n_clusters_search
+        self.hidden_dims = hidden_dims
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
+        self.augment = augment
+        self.latent_dim = latent_dim
+        self.alpha = alpha
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.dropout = dropout
+        self.max_iter = max_iter
+        self.update_interval = update_interval
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.pretrain_optimizer = pretrain_optimizer
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.embedding_scale = embedding_scale
+        self.init = init
+        self.n_init = n_init
+        self.distributed = distributed
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
 
     def _reconstruction_gamma(self):
         return float(self.gamma)

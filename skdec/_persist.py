@@ -91,6 +91,11 @@ def _params_metadata(est):
             )
             notes.append(f"{name} was a {type(value).__name__} instance")
             value = None
+        if name == "callbacks" and value is not None:
+            # Code that watched training: not part of the model, and code is
+            # never stored. The loaded estimator has callbacks=None.
+            notes.append("callbacks were not saved")
+            value = None
         params[name] = _jsonable_param(name, value)
         if isinstance(value, tuple):
             restore_as["tuple"].append(name)

@@ -101,21 +101,19 @@ def scenario_train(rank, out):
 
 
 def scenario_dies(rank, out):
-    import torch
-
     X, _ = _shards(rank)
+    estimator = _tiny()
     if rank == 1:
-        original = torch.optim.Optimizer.zero_grad
-        calls = []
 
-        def dying_zero_grad(self, *args, **kwargs):
-            calls.append(None)
-            if len(calls) > 5:
-                os._exit(3)  # a crash: no exception, no goodbye
-            return original(self, *args, **kwargs)
+        class Crash:
+            """Dies at the second pretraining epoch, after some collectives."""
 
-        torch.optim.Optimizer.zero_grad = dying_zero_grad
-    out["error"] = _error(lambda: _tiny().fit(X))
+            def on_record(self, estimator, record, **state):
+                if record["stage"].startswith("pretrain") and record["epoch"] >= 1:
+                    os._exit(3)  # a crash: no exception, no goodbye
+
+        estimator.set_params(callbacks=[Crash()])
+    out["error"] = _error(lambda: estimator.fit(X))
 
 
 def main(scenario, out_dir):

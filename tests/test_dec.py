@@ -16,6 +16,8 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skdec import DECClusterer, _dec, _nn, _train
+from skdec._distributed import LocalComm
+from skdec._hooks import Hooks
 from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer, silhouette_scorer
 
 from .conftest import TINY
@@ -348,10 +350,12 @@ def test_auto_pretrain_learning_rate_rule():
 
     images = torch.full((10, 4), 0.5)  # mean(X²) = 0.25: DEC-keras' rate
     standardised = torch.full((10, 4), 2.0)  # mean(X²) = 4
-    assert auto_pretrain_learning_rate("sgd", images) == 1.0
-    assert auto_pretrain_learning_rate("sgd", standardised) == pytest.approx(1 / 16)
-    assert auto_pretrain_learning_rate("sgd", torch.zeros(3, 2)) == 1.0
-    assert auto_pretrain_learning_rate("adam", standardised) == 1e-3
+    local = LocalComm()
+    assert auto_pretrain_learning_rate("sgd", images, local) == 1.0
+    rate = auto_pretrain_learning_rate("sgd", standardised, local)
+    assert rate == pytest.approx(1 / 16)
+    assert auto_pretrain_learning_rate("sgd", torch.zeros(3, 2), local) == 1.0
+    assert auto_pretrain_learning_rate("adam", standardised, local) == 1e-3
 
 
 # ---------------------------------------------------------------------------
@@ -414,7 +418,8 @@ def test_start_target_is_learned_before_dec_takes_over(blobs):
     )
     module = _nn.DECModule(autoencoder, torch.zeros(3, 2) + torch.eye(3, 2))
     start_target = torch.eye(3)[torch.as_tensor(y)]
-    n_iter, converged, history = _train.train_clustering(
+    hooks = Hooks(None, None, LocalComm())
+    outcome = _train.train_clustering(
         module,
         X,
         max_iter=200,
@@ -424,12 +429,15 @@ def test_start_target_is_learned_before_dec_takes_over(blobs):
         learning_rate=0.1,
         generator=torch.Generator().manual_seed(0),
         device=torch.device("cpu"),
+        comm=LocalComm(),
+        hooks=hooks,
         start_target=start_target,
         start_steps=150,
     )
-    holding = [record for record in history if record.get("target") == "start"]
+    holding = [r for r in hooks.history if r.get("target") == "start"]
     assert [record["iteration"] for record in holding] == list(range(0, 150, 10))
-    assert converged and n_iter == 150  # stops at the first refresh after it
+    # Stops at the first refresh after it.
+    assert outcome.converged and outcome.n_iter == 150
     with torch.no_grad():
         labels = module(X)[1].argmax(dim=1).numpy()
     assert adjusted_rand_score(y, labels) > 0.9

@@ -121,31 +121,30 @@ def test_input_somewhat_out_of_range_is_accepted(fitted, blobs_module, name):
 # Interruption and failure leave the estimator as it was
 
 
-def _interrupt_after(n_steps):
-    """A ``zero_grad`` that raises KeyboardInterrupt at the n-th optimiser step.
+class _Interrupt:
+    """A callback that raises KeyboardInterrupt, as Ctrl-C would, while armed:
+    when fit begins (``at="begin"``) or at the first record of a training
+    stage after pretraining (``at="training"``: DEC's and IDEC's clustering
+    stage, IIC's first pass)."""
 
-    Patching torch's public ``Optimizer.zero_grad`` interrupts every
-    estimator's training loop without reaching into skdec's internals.
-    """
-    original = torch.optim.Optimizer.zero_grad
-    calls = []
+    def __init__(self, at):
+        self.at = at
+        self.armed = True
 
-    def zero_grad(self, *args, **kwargs):
-        calls.append(None)
-        if len(calls) > n_steps:
+    def on_fit_begin(self, estimator, X):
+        if self.armed and self.at == "begin":
             raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
 
-    return zero_grad
+    def on_record(self, estimator, record, **state):
+        training = record["stage"] in ("clustering", "overcluster", "main")
+        if self.armed and self.at == "training" and training:
+            raise KeyboardInterrupt
 
 
-# TINY pretrains in 3 steps: step 4 is in the clustering stage of DEC and IDEC.
-@pytest.mark.parametrize("n_steps", [0, 4], ids=["at-once", "clustering"])
-def test_interrupted_first_fit_leaves_estimator_unfitted(
-    estimator, blobs_module, monkeypatch, n_steps
-):
+@pytest.mark.parametrize("at", ["begin", "training"])
+def test_interrupted_first_fit_leaves_estimator_unfitted(estimator, blobs_module, at):
+    estimator.set_params(callbacks=[_Interrupt(at)])
     params = estimator.get_params()
-    monkeypatch.setattr(torch.optim.Optimizer, "zero_grad", _interrupt_after(n_steps))
     with pytest.raises(KeyboardInterrupt):
         estimator.fit(blobs_module[0])
     with pytest.raises(NotFittedError):
@@ -154,15 +153,17 @@ def test_interrupted_first_fit_leaves_estimator_unfitted(
     assert estimator.get_params() == params
 
 
-def test_interrupted_refit_keeps_the_previous_fit(estimator, blobs_module, monkeypatch):
+def test_interrupted_refit_keeps_the_previous_fit(estimator, blobs_module):
     X = blobs_module[0]
+    interrupt = _Interrupt("training")
+    interrupt.armed = False
+    estimator.set_params(callbacks=[interrupt])
     _fit_quietly(estimator, X)
     before = dict(vars(estimator))
     proba = estimator.predict_proba(X)
-    monkeypatch.setattr(torch.optim.Optimizer, "zero_grad", _interrupt_after(3))
+    interrupt.armed = True
     with pytest.raises(KeyboardInterrupt):
         estimator.fit(X[:, :4])  # would change n_features_in_
-    monkeypatch.undo()
     assert vars(estimator).keys() == before.keys()
     for name, value in before.items():
         assert vars(estimator)[name] is value, name

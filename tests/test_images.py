@@ -10,8 +10,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skdec import DECClusterer, IDECClusterer
 from skdec._conv_nn import ConvAutoencoder
+from skdec._distributed import LocalComm
+from skdec._hooks import Hooks
 from skdec._nn import DECModule
-from skdec._train import pretrain_end_to_end, train_clustering
+from skdec._train import pretrain, train_clustering
 
 # A small convolutional network: a fit on 300 digits takes about a second.
 TINY_CONV = dict(
@@ -119,24 +121,30 @@ def test_identity_augmentation_changes_nothing():
     # The augmentation hook must not disturb the data or the random stream.
     X = torch.rand(100, 64)
 
-    def pretrain(augment):
+    def losses(augment):
         autoencoder = ConvAutoencoder(
             (8, 8), (4,), 3, generator=torch.Generator().manual_seed(0)
         )
-        history = pretrain_end_to_end(
+        hooks = Hooks(None, None, LocalComm())
+        pretrain(
             autoencoder,
             X,
+            method="end_to_end",
             epochs=2,
             batch_size=32,
             learning_rate=1e-3,
             optimizer="adam",
+            dropout=0.0,
             generator=torch.Generator().manual_seed(1),
             device=torch.device("cpu"),
+            progress=False,
+            comm=LocalComm(),
+            hooks=hooks,
             augment=augment,
         )
-        return [record["loss"] for record in history]
+        return [record["loss"] for record in hooks.history]
 
-    assert pretrain(None) == pretrain(lambda x, generator: x)
+    assert losses(None) == losses(lambda x, generator: x)
 
 
 def test_augmentation_is_applied_to_every_training_batch():
@@ -151,21 +159,28 @@ def test_augmentation_is_applied_to_every_training_batch():
         (8, 8), (4,), 3, generator=torch.Generator().manual_seed(0)
     )
     common = dict(
-        batch_size=32, generator=torch.Generator().manual_seed(1), device="cpu"
+        batch_size=32,
+        generator=torch.Generator().manual_seed(1),
+        device="cpu",
+        comm=LocalComm(),
+        hooks=Hooks(None, None, LocalComm()),
     )
-    pretrain_end_to_end(
+    pretrain(
         autoencoder,
         X,
+        method="end_to_end",
         epochs=2,
         learning_rate=1e-3,
         optimizer="adam",
+        dropout=0.0,
+        progress=False,
         augment=spy,
         **common,
     )
     assert len(seen) == 2 * 4  # 2 epochs of 4 batches
     module = DECModule(autoencoder, torch.zeros(3, 3))
     seen.clear()
-    n_iter, _, _ = train_clustering(
+    outcome = train_clustering(
         module,
         X,
         max_iter=7,
@@ -175,7 +190,7 @@ def test_augmentation_is_applied_to_every_training_batch():
         augment=spy,
         **common,
     )
-    assert n_iter == 7 and len(seen) == 7
+    assert outcome.n_iter == 7 and len(seen) == 7
     # The transform gets clean training rows.
     rows = {tuple(row.tolist()) for row in X}
     assert all(tuple(row.tolist()) in rows for batch in seen for row in batch)

@@ -13,8 +13,8 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skdec import DECClusterer
+from skdec._batching import INFERENCE_BATCH_SIZE
 from skdec._data import CHUNK_ROWS, RowSource, is_streamed
-from skdec._train import INFERENCE_BATCH_SIZE
 
 from .conftest import TINY, tiny_estimators
 
@@ -162,9 +162,15 @@ def test_non_numeric_streamed_input_is_refused():
 # Sparse input
 
 
+def _tiny_entries(n_samples, n_features, seed, fmt="csr"):
+    """Sparse data whose entries are tiny on average, as TF-IDF text's are."""
+    X = sp.random(n_samples, n_features, density=0.1, format=fmt, random_state=seed)
+    return X * 0.05
+
+
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
 def test_sparse_input_is_densified_per_batch_and_scaled(X, fmt):
-    X_sparse = sp.random(600, 40, density=0.1, format=fmt, random_state=0)
+    X_sparse = _tiny_entries(600, 40, 0, fmt)
     dec = _fit(DECClusterer(3, **TINY, random_state=0), X_sparse)
     dense = X_sparse.toarray()
     # Scaled inside the estimator to unit mean square, in fit and inference.
@@ -173,12 +179,21 @@ def test_sparse_input_is_densified_per_batch_and_scaled(X, fmt):
     np.testing.assert_array_equal(dec.predict(X_sparse), dec.labels_)
 
 
-def test_sparse_fit_equals_dense_fit_of_the_scaled_data():
-    X_sparse = sp.random(300, 30, density=0.2, format="csr", random_state=1)
-    sparse_fit = _fit(DECClusterer(3, **TINY, random_state=0), X_sparse)
-    scaled = X_sparse.toarray() * sparse_fit._input_scale_
-    dense_fit = _fit(DECClusterer(3, **TINY, random_state=0), scaled)
+@pytest.mark.parametrize("tiny", [True, False], ids=["tiny-entries", "unit-scale"])
+def test_a_dense_array_and_its_sparse_copy_give_the_same_model(tiny):
+    # The data decides rescaling and the optimiser, not its container.
+    X_sparse = _tiny_entries(300, 30, 1)
+    if not tiny:
+        X_sparse = X_sparse * 20
+    params = {**TINY, "pretrain_optimizer": "auto"}
+    sparse_fit = _fit(DECClusterer(3, **params, random_state=0), X_sparse)
+    dense_fit = _fit(DECClusterer(3, **params, random_state=0), X_sparse.toarray())
+    assert sparse_fit._input_scale_ == dense_fit._input_scale_
+    assert (sparse_fit._input_scale_ != 1.0) is tiny
     np.testing.assert_array_equal(sparse_fit.labels_, dense_fit.labels_)
+    np.testing.assert_allclose(
+        sparse_fit.transform(X_sparse), dense_fit.transform(X_sparse), atol=1e-5
+    )
 
 
 def test_sparse_with_nan_is_refused():
@@ -188,8 +203,7 @@ def test_sparse_with_nan_is_refused():
         DECClusterer(2, **TINY).fit(X_sparse)
 
 
-def test_auto_optimizer_is_adam_for_sparse_and_sgd_for_dense():
-    X_sparse = sp.random(200, 30, density=0.2, format="csr", random_state=2)
+def test_auto_optimizer_is_adam_for_tiny_entries_and_sgd_otherwise():
     params = {**TINY, "pretrain_optimizer": "auto"}
 
     def labels(X, optimizer):
@@ -198,7 +212,10 @@ def test_auto_optimizer_is_adam_for_sparse_and_sgd_for_dense():
             est.set_params(pretrain_optimizer=optimizer)
         return _fit(est, X).labels_
 
-    np.testing.assert_array_equal(labels(X_sparse, None), labels(X_sparse, "adam"))
-    dense = X_sparse.toarray()
-    np.testing.assert_array_equal(labels(dense, None), labels(dense, "sgd"))
-    assert not np.array_equal(labels(dense, "adam"), labels(dense, "sgd"))
+    tiny = _tiny_entries(200, 30, 2)
+    for X in (tiny, tiny.toarray()):
+        np.testing.assert_array_equal(labels(X, None), labels(X, "adam"))
+    unit = tiny.toarray() * 20
+    for X in (unit, sp.csr_matrix(unit)):
+        np.testing.assert_array_equal(labels(X, None), labels(X, "sgd"))
+    assert not np.array_equal(labels(unit, "adam"), labels(unit, "sgd"))

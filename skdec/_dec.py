@@ -46,8 +46,8 @@ class DECClusterer(_BaseDEC):
 "generalisability"}, default="davies_bouldin"
         How ``n_clusters="auto"`` scores the candidates; ignored otherwise.
         The criteria are described in the :ref:`User Guide <choosing_k>`;
-        the measurements behind the default are in
-        ``benchmarks/choosing_k.md``.
+        the measurements behind the default are in the
+        :ref:`design notes <design-choosing-k-criterion>`.
 
     n_clusters_search : {"kmeans", "clustering"}, default="kmeans"
         How ``n_clusters="auto"`` tries the candidates; ignored otherwise.
@@ -57,8 +57,8 @@ class DECClusterer(_BaseDEC):
         candidate, each from a copy of the pretrained autoencoder, and keeps
         the one whose clustering has the best :meth:`score` (the silhouette
         in its embedding; ``n_clusters_criterion`` is not used): one
-        pretraining plus one clustering stage per candidate. The costs and
-        accuracies of both are in ``benchmarks/choosing_k.md``.
+        pretraining plus one clustering stage per candidate. Their costs and
+        accuracies are in the :ref:`design notes <design-choosing-k-search>`.
 
     hidden_dims : tuple of int, default=(500, 500, 2000)
         Widths of the encoder's hidden layers; the decoder mirrors them. The
@@ -102,8 +102,8 @@ class DECClusterer(_BaseDEC):
         corrupted by dropout with rate ``dropout``), then fine-tunes the whole
         stack end to end without dropout, as in the paper. None skips
         pretraining and clusters the embedding of the randomly initialised
-        encoder. End to end is the default because it clustered digits as
-        well in half the time (tuning log in ``benchmarks/README.md``).
+        encoder. End to end is the default for its cost (see the
+        :ref:`design notes <design-pretraining-end-to-end>`).
 
     pretrain_epochs : int, default=200
         Epochs of each pretraining stage (each layer-wise pair and the
@@ -137,9 +137,10 @@ class DECClusterer(_BaseDEC):
         Optimiser of pretraining: SGD with momentum 0.9 (the paper's and
         DEC-keras' choice; its gradient norm is clipped at 1 so unscaled
         data cannot make it diverge) or Adam, which suits small networks.
-        "auto" is SGD for dense input and Adam for sparse input, where SGD
-        left the embedding of TF-IDF text collapsed into one cluster
-        (``benchmarks/README.md``, "Text").
+        "auto" is Adam for data whose entries are tiny on average (mean
+        square below 1e-3, such as TF-IDF text, dense or sparse alike),
+        where SGD left the embedding collapsed, and SGD otherwise (see the
+        :ref:`design notes <design-text>`).
 
     pretrain_learning_rate : float or "auto", default="auto"
         Learning rate of pretraining. "auto" is 1e-3 for Adam and, for SGD,
@@ -147,7 +148,7 @@ class DECClusterer(_BaseDEC):
         smaller: 1.0 for images scaled to [0, 1], 0.25 for standardised
         data (the squared error's gradient grows with the data's power). A
         lower rate such as 0.5 gives steadier results across seeds (see
-        the user guide and the tuning log in ``benchmarks/README.md``).
+        the :ref:`design notes <design-pretrain-rate>`).
 
     embedding_scale : float or None, default=5.0
         After pretraining, the embedding is rescaled so that its points lie

@@ -34,9 +34,9 @@ class IDECClusterer(_BaseDEC):
 
     learning_rate : float, default=0.1
         Learning rate of the clustering stage (SGD with momentum 0.9), ten
-        times DEC's: the KL term is weighted by ``gamma=0.1`` (IDEC-keras
-        uses SGD at 0.1, momentum 0.99, on USPS and REUTERS; measurements in
-        the tuning log of ``benchmarks/README.md``).
+        times DEC's, since the KL term is weighted by ``gamma=0.1``
+        (IDEC-keras uses SGD at 0.1; see the
+        :ref:`design notes <design-idec-rate>`).
 
     n_clusters_range, n_clusters_criterion, n_clusters_search, hidden_dims, \
 image_shape, conv_channels, augment, latent_dim, alpha, pretrain, \

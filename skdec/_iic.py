@@ -193,7 +193,7 @@ class IICClusterer(_BaseDeepClusterer):
     Notes
     -----
     The defaults were chosen by measurement on scikit-learn's digits as 8x8
-    images (the tuning log in ``benchmarks/README.md``). The main heads
+    images (see the :ref:`design notes <design-iic>`). The main heads
     often disagree; choosing the head by its loss, without labels, usually
     picks the most accurate one.
 

@@ -4,7 +4,7 @@ The estimators pretrain one autoencoder, embed the data once and call
 :func:`select_n_clusters` on that embedding, so searching over ``k`` costs a
 k-means per candidate (plus the criterion) rather than a DEC fit per
 candidate. The comparison of the criteria that led to the default is in
-``benchmarks/choosing_k.md``.
+the design notes (``design-choosing-k-criterion``).
 """
 
 import math
@@ -419,11 +419,10 @@ default="davies_bouldin"
           and ``L`` is ``KL(P || Q)`` on either part. The chosen ``k`` is the
           one followed by the largest drop of ``G`` to the next candidate.
 
-        ``benchmarks/choosing_k.md`` compares them on embeddings of the
-        estimators' default pretraining: the Davies-Bouldin index came within
-        1 of the true number of clusters most often (18 of 24 runs, 9 or 10
-        on digits where 10 is true), while generalisability showed no signal
-        with the encoder frozen.
+        The :ref:`design notes <design-choosing-k-criterion>` compare them
+        on embeddings of the estimators' default pretraining; the
+        Davies-Bouldin index, the default, came within 1 of the true number
+        of clusters most often.
 
     n_init : int, default=20
         Number of k-means restarts per candidate.

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import machine_info, parse_assignment, status_mb
+from benchmarks._common import RESULTS_DIR, add_set_argument, machine_info, status_mb
 from benchmarks._data import write_blobs, write_corpus
 from benchmarks.tables import scale_markdown, write_results
 
@@ -34,26 +34,12 @@ WHICH = ("memmap", "sparse", "table", "table2")
 MEMMAP_TARGET_MB = 384
 SPARSE_TARGET_MB = 1536
 # The small network of the memmap and table measurements.
-SMALL_NET = dict(
-    hidden_dims=(32,),
-    latent_dim=5,
-    pretrain_epochs=1,
-    batch_size=1024,
-    max_iter=300,
-    n_init=3,
-    random_state=0,
-)
+SMALL_NET = {"hidden_dims": (32,), "latent_dim": 5, "pretrain_epochs": 1}
+SMALL_NET.update(batch_size=1024, max_iter=300, n_init=3, random_state=0)
 # The network of the sparse measurement: small enough for minutes on 1 core.
-SPARSE_NET = dict(
-    hidden_dims=(256,),
-    latent_dim=10,
-    pretrain_epochs=2,
-    batch_size=256,
-    max_iter=60,
-    update_interval=30,
-    n_init=3,
-    random_state=0,
-)
+SPARSE_NET = {"hidden_dims": (256,), "latent_dim": 10, "pretrain_epochs": 2}
+SPARSE_NET.update(batch_size=256, max_iter=60, update_interval=30, n_init=3)
+SPARSE_NET.update(random_state=0)
 TABLE_SIZES = (10_000, 70_000, 1_000_000)
 
 
@@ -237,164 +223,81 @@ def measure(spec):
     }
 
 
-def run_in_subprocess(spec, folder):
-    """:func:`measure` in a fresh Python process; its result, or an error dict."""
+def launch(spec, folder, world=1):
+    """:func:`measure` in ``world`` fresh processes (ranks of a gloo group on
+    loopback when more than one); their results, or error dicts."""
     spec_path = Path(folder) / "spec.json"
-    out_path = Path(folder) / "result.json"
-    spec_path.write_text(json.dumps(spec))
-    out_path.unlink(missing_ok=True)
-    root = Path(__file__).resolve().parent.parent
-    command = [sys.executable, "-m", "benchmarks", "scale", "_child", str(spec_path)]
-    command += [str(out_path)]
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
-    if done.returncode != 0 or not out_path.exists():
-        return {"error": done.stderr[-3000:] or f"exit status {done.returncode}"}
-    return json.loads(out_path.read_text())
+    spec_path.write_text(json.dumps({**spec, "world": world}))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    procs = []
+    for rank in range(world):
+        out = Path(folder) / f"result{rank}.json"
+        out.unlink(missing_ok=True)
+        env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
+        env.update(RANK=str(rank), WORLD_SIZE=str(world))
+        command = [sys.executable, "-m", "benchmarks", "scale", "_child"]
+        command += [str(spec_path), str(out)]
+        root = Path(__file__).resolve().parent.parent
+        procs.append((out, subprocess.Popen(command, cwd=root, env=env, stderr=-1)))
+    results = []
+    for rank, (out, proc) in enumerate(procs):
+        error = proc.communicate()[1].decode()[-3000:]
+        result = json.loads(out.read_text()) if out.exists() else {"error": error}
+        results.append({**result, "rank": rank} if world > 1 else result)
+    return results
 
 
-# ---------------------------------------------------------------------------
-# The three measurements
-
-
-def _spec(X_path, y_path, n_clusters, params, **extra):
-    return {
-        "X": str(X_path),
-        "y": str(y_path),
-        "params": {"n_clusters": n_clusters, **params},
-        **extra,
-    }
-
-
-def run_memmap(n_samples=2_000_000, params=None, workdir=None):
-    """Fit plus predict on an ``n_samples`` x 64 memory map of 10 blobs."""
-    params = {**SMALL_NET, **(params or {})}
-    with tempfile.TemporaryDirectory(dir=workdir) as folder:
-        X_path, y_path = write_blobs(folder, n_samples)
-        result = run_in_subprocess(_spec(X_path, y_path, 10, params), folder)
-    result["target_mb"] = MEMMAP_TARGET_MB
-    return [result]
-
-
-def run_sparse(
-    n_samples=100_000, n_features=20000, params=None, pipeline=True, workdir=None
+def run(
+    which,
+    params,
+    *,
+    n_samples=None,
+    sizes=TABLE_SIZES,
+    repeats=1,
+    n_features=20000,
+    pipeline=True,
+    workdir=None,
 ):
-    """Fit plus predict on a TF-IDF corpus, directly and through a pipeline."""
-    params = {**SPARSE_NET, **(params or {})}
+    """The results of one measurement (see the module's docstring)."""
+    sparse = which == "sparse"
+    params = {**(SPARSE_NET if sparse else SMALL_NET), **params}
+    if which in ("memmap", "sparse"):
+        sizes = [n_samples or (100_000 if sparse else 2_000_000)]
     results = []
-    with tempfile.TemporaryDirectory(dir=workdir) as folder:
-        X_path, y_path = write_corpus(folder, n_samples, n_features=n_features)
-        for kind in (None, "tfidf") if pipeline else (None,):
-            spec = _spec(X_path, y_path, 6, params, pipeline=kind)
-            result = run_in_subprocess(spec, folder)
-            result["target_mb"] = SPARSE_TARGET_MB
-            results.append(result)
-    return results
-
-
-def run_table(sizes=TABLE_SIZES, params=None, workdir=None, repeats=1):
-    """The memmap measurement at every size of ``sizes``, ``repeats`` times each.
-
-    Each repeat is a fresh process on the same file; ``repeat`` numbers them.
-    """
-    params = {**SMALL_NET, **(params or {})}
-    results = []
-    for n_samples in sizes:
+    for n in sizes:
         with tempfile.TemporaryDirectory(dir=workdir) as folder:
-            X_path, y_path = write_blobs(folder, n_samples)
-            for repeat in range(repeats):
-                spec = _spec(X_path, y_path, 10, params)
-                result = run_in_subprocess(spec, folder)
-                results.append({**result, "repeat": repeat})
-        print(f"  table: n={n_samples} done", flush=True)
-    return results
-
-
-def run_table_parallel(sizes=TABLE_SIZES, params=None, workdir=None, world=2):
-    """The table's fits data-parallel on ``world`` processes (gloo, loopback).
-
-    Each rank is a fresh process fitting a contiguous block of the memory
-    map; the results are per rank.
-    """
-    params = {**SMALL_NET, **(params or {})}
-    results = []
-    root = Path(__file__).resolve().parent.parent
-    for n_samples in sizes:
-        with tempfile.TemporaryDirectory(dir=workdir) as folder:
-            X_path, y_path = write_blobs(folder, n_samples)
-            spec_path = Path(folder) / "spec.json"
-            spec_path.write_text(
-                json.dumps(_spec(X_path, y_path, 10, params, world=world))
-            )
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                port = sock.getsockname()[1]
-            procs, outs = [], []
-            for rank in range(world):
-                out_path = Path(folder) / f"result{rank}.json"
-                outs.append(out_path)
-                env = {
-                    **os.environ,
-                    "MASTER_ADDR": "127.0.0.1",
-                    "MASTER_PORT": str(port),
-                    "RANK": str(rank),
-                    "WORLD_SIZE": str(world),
-                }
-                command = [sys.executable, "-m", "benchmarks", "scale", "_child"]
-                command += [str(spec_path), str(out_path)]
-                procs.append(
-                    subprocess.Popen(command, cwd=root, env=env, stderr=subprocess.PIPE)
-                )
-            errors = [proc.communicate()[1] for proc in procs]
-            for rank, out_path in enumerate(outs):
-                if out_path.exists():
-                    results.append({**json.loads(out_path.read_text()), "rank": rank})
-                else:
-                    results.append(
-                        {"error": errors[rank][-3000:].decode(), "rank": rank}
-                    )
-        print(f"  table2: n={n_samples} done", flush=True)
+            if sparse:
+                X_path, y_path = write_corpus(folder, n, n_features=n_features)
+            else:
+                X_path, y_path = write_blobs(folder, n)
+            spec = {"X": str(X_path), "y": str(y_path)}
+            spec["params"] = {"n_clusters": 6 if sparse else 10, **params}
+            if which == "table2":
+                results += launch(spec, folder, world=2)
+            for repeat in range(repeats if which == "table" else 0):
+                results += [{**launch(spec, folder)[0], "repeat": repeat}]
+            kinds = ((None, "tfidf") if pipeline else (None,)) if sparse else (None,)
+            for kind in kinds if which in ("memmap", "sparse") else ():
+                (result,) = launch({**spec, "pipeline": kind}, folder)
+                target = SPARSE_TARGET_MB if sparse else MEMMAP_TARGET_MB
+                results.append({**result, "target_mb": target})
+        print(f"  {which}: n={n} done", flush=True)
     return results
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks scale",
-        description="Memory and cost of DECClusterer on large data (issue 15).",
-    )
+    parser = argparse.ArgumentParser(prog="python -m benchmarks scale")
     parser.add_argument("which", choices=(*WHICH, "all"))
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/scale"))
-    parser.add_argument(
-        "--n-samples",
-        type=int,
-        default=None,
-        help="rows of the memmap or sparse data (default 2,000,000 / 100,000)",
-    )
-    parser.add_argument(
-        "--sizes",
-        default=None,
-        help="comma-separated rows of the table (default 10000,70000,1000000)",
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=1, help="table: processes per size"
-    )
-    parser.add_argument(
-        "--n-features", type=int, default=20000, help="vocabulary of the sparse corpus"
-    )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a DECClusterer parameter (repeatable)",
-    )
-    parser.add_argument(
-        "--no-pipeline",
-        action="store_true",
-        help="sparse: skip the TfidfTransformer pipeline run",
-    )
-    parser.add_argument(
-        "--workdir", default=None, help="where the temporary data is written"
-    )
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "scale")
+    parser.add_argument("--n-samples", type=int, help="rows of memmap or sparse")
+    parser.add_argument("--sizes", help="rows of the table, e.g. 10000,70000")
+    parser.add_argument("--repeats", type=int, default=1, help="table: per size")
+    parser.add_argument("--n-features", type=int, default=20000, help="sparse")
+    parser.add_argument("--no-pipeline", action="store_true", help="sparse")
+    parser.add_argument("--workdir", help="where the data is written")
+    add_set_argument(parser, help_extra="; of DECClusterer")
     return parser
 
 
@@ -405,7 +308,7 @@ def main(argv=None):
         Path(argv[2]).write_text(json.dumps(measure(spec), default=repr))
         return 0
     args = _parser().parse_args(argv)
-    overrides = dict(parse_assignment(text) for text in args.set)
+    overrides = dict(args.set)
     info = machine_info()
     command = "python -m benchmarks scale " + " ".join(argv)
     sizes = TABLE_SIZES
@@ -413,18 +316,16 @@ def main(argv=None):
         sizes = tuple(int(s) for s in args.sizes.split(","))
     for which in WHICH if args.which == "all" else (args.which,):
         print(f"scale: {which} ...", flush=True)
-        if which == "memmap":
-            results = run_memmap(args.n_samples or 2_000_000, overrides, args.workdir)
-        elif which == "sparse":
-            pipeline = not args.no_pipeline
-            n_samples = args.n_samples or 100_000
-            results = run_sparse(
-                n_samples, args.n_features, overrides, pipeline, args.workdir
-            )
-        elif which == "table2":
-            results = run_table_parallel(sizes, overrides, args.workdir)
-        else:
-            results = run_table(sizes, overrides, args.workdir, args.repeats)
+        results = run(
+            which,
+            overrides,
+            n_samples=args.n_samples,
+            sizes=sizes,
+            repeats=args.repeats,
+            n_features=args.n_features,
+            pipeline=not args.no_pipeline,
+            workdir=args.workdir,
+        )
         write_results(
             args.output / f"{which}.json",
             {"machine": info, "command": command, "results": results},

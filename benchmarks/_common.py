@@ -9,7 +9,10 @@ import os
 import platform
 import re
 import subprocess
+import sys
+import threading
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -149,14 +152,12 @@ def check_data_arguments(parser, args):
 
 def load_datasets(args):
     """``{name: (X, y)}`` of ``args.datasets``, subsampled to --max-samples."""
+    options = dict(mnist=args.mnist, fashion=args.fashion)
     datasets = {}
     for name in args.datasets:
-        options = dict(mnist=args.mnist, fashion=args.fashion)
-        options["fashion_subset"] = args.fashion_subset
-        for key, (X, y) in _data.load(name, **options).items():
-            if args.max_samples:
-                X, y = _data.subsample(X, y, args.max_samples)
-            datasets[key] = X, y
+        datasets.update(_data.load(name, fashion_subset=args.fashion_subset, **options))
+    if args.max_samples:
+        return {k: _data.subsample(*Xy, args.max_samples) for k, Xy in datasets.items()}
     return datasets
 
 
@@ -193,15 +194,10 @@ def machine_info():
     """Platform, CPU, thread settings, library versions, date and commit."""
     cpu = platform.processor() or None
     if Path("/proc/cpuinfo").exists():
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in lines
-                if line.startswith("model name")
-            ),
-            cpu,
+        names = re.findall(
+            r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.M
         )
+        cpu = names[0].strip() if names else cpu
     status = _git("status", "--porcelain", "--untracked-files=no")
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     return {
@@ -212,8 +208,10 @@ def machine_info():
         "n_cores": os.cpu_count(),
         "n_cores_usable": os.cpu_count() if usable is None else len(usable),
         "torch_threads": torch.get_num_threads(),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS"),
+        **{
+            name: os.environ.get(name)
+            for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        },
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
@@ -241,55 +239,108 @@ def machine_summary(info):
 
 
 def status_mb(field):
-    """A field of /proc/self/status (``VmRSS``, ``VmHWM``, ``RssAnon``) in MB."""
+    """A field of /proc/self/status (``VmRSS``, ``RssAnon``) in MB; None off Linux."""
     try:
         with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024  # the kernel writes kB
+            line = next((x for x in status if x.startswith(field + ":")), None)
     except OSError:
         return None
+    return None if line is None else int(line.split()[1]) / 1024  # kB
 
 
-def reset_peak_rss():
-    """Restart the peak-RSS count (``VmHWM``) now; whether that worked (Linux)."""
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-    except OSError:
-        return False
-    return True
+class PeakMemory:
+    """The peak of a /proc/self/status field during a ``with`` block, in MB.
+
+    A thread reads ``field`` every ``interval`` seconds: ``"VmRSS"``, or
+    ``"RssAnon"`` to leave out a memory map's file-backed pages. ``before_mb``
+    is the value on entry, ``peak_mb`` the largest read; ``peak`` says when
+    it came (seconds after entry), in which ``phase`` (set by the caller) and
+    in which skdec functions of the main thread. ``gpu_mb`` is the peak GPU
+    memory torch allocated (None without CUDA).
+    """
+
+    def __init__(self, field="VmRSS", interval=0.02):
+        self.field, self.interval, self.phase = field, interval, None
+        self.peak_mb, self.peak, self.gpu_mb = None, {}, None
+        self._main, self._stop = threading.main_thread().ident, threading.Event()
+
+    def _sample(self):
+        value = status_mb(self.field)
+        if value is None or (self.peak_mb is not None and value <= self.peak_mb):
+            return
+        frame = sys._current_frames().get(self._main)
+        stack = traceback.extract_stack(frame) if frame is not None else []
+        where = [
+            f"{Path(f.filename).name}:{f.lineno} {f.name}"
+            for f in stack
+            if "skdec" in f.filename or "sklearn" in f.filename
+        ][-6:]
+        if stack:
+            last = stack[-1]
+            where.append(
+                f"(innermost {Path(last.filename).name}:{last.lineno} {last.name})"
+            )
+        seconds = time.perf_counter() - self._start
+        self.peak_mb = value
+        self.peak = {"seconds": seconds, "phase": self.phase, "where": where}
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        self._start = time.perf_counter()
+        self.before_mb = status_mb(self.field)
+        self._sample()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        if torch.cuda.is_available():
+            self.gpu_mb = torch.cuda.max_memory_allocated() / 2**20
 
 
-def peak_gpu_mb():
-    """Peak memory torch allocated on the GPU, in MB (None without CUDA)."""
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    return None
-
-
-STAGES = ("pretraining", "kmeans", "clustering")
 # Stage of a history record -> the stage it is reported under.
 _REPORTED_STAGE = {"init": "kmeans", "overcluster": "training", "main": "training"}
 
 
-def stage_seconds(estimator):
-    """Seconds per stage of a fitted estimator: sums over its ``history_``."""
-    seconds = {}
-    for record in getattr(estimator, "history_", []):
+def history_seconds(estimator):
+    """Seconds from a fitted estimator's ``history_``, per stage and per unit.
+
+    ``stages``: sums per stage (pretraining, kmeans, clustering; IIC's
+    training). Per unit: the mean pretraining epoch, the k-means start, the
+    refresh of P (the first clustering record holds the refresh at step 0
+    alone) and a clustering step (the later records less one refresh each;
+    None when that is lost in the refreshes' own variation).
+    """
+    history = getattr(estimator, "history_", [])
+    stages = {}
+    for record in history:
         stage = record["stage"]
         stage = "pretraining" if stage.startswith("pretrain") else stage
         stage = _REPORTED_STAGE.get(stage, stage)
-        seconds[stage] = seconds.get(stage, 0.0) + record["seconds"]
-    return seconds
-
-
-def synchronize():
-    """Wait for queued CUDA kernels, so time is charged where the work was asked."""
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+        stages[stage] = stages.get(stage, 0.0) + record["seconds"]
+    epochs = [r["seconds"] for r in history if r["stage"].startswith("pretrain")]
+    clustering = [r for r in history if r["stage"] == "clustering"]
+    refresh = clustering[0]["seconds"] if clustering else None
+    steps = (
+        clustering[-1]["iteration"] - clustering[0]["iteration"] if clustering else 0
+    )
+    step_time = sum(r["seconds"] - refresh for r in clustering[1:])
+    return {
+        "stage_seconds": stages,
+        "pretrain_epoch_seconds": float(np.mean(epochs)) if epochs else None,
+        "kmeans_seconds": stages.get("kmeans"),
+        "n_refreshes": len(clustering),
+        "refresh_seconds": refresh,
+        "step_seconds": step_time / steps if steps and step_time > 0 else None,
+    }
 
 
 @functools.cache

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils import resample
 
 from skdec import datasets as _skdec_data
+from skdec.datasets._loaders import _FASHION_MNIST_DIR, _FASHION_MNIST_PACKAGE
 
 DATA_SEED = 0
 IMBALANCE_R_MIN = (0.1, 0.3, 0.5, 0.7)
@@ -118,10 +119,10 @@ def subsample(X, y, n_samples):
 
 def fashion_missing(fashion):
     """Why Fashion-MNIST cannot be read from ``fashion``, or None if it can."""
-    folder = Path(fashion or _skdec_data._FASHION_MNIST_DIR)
+    folder = Path(fashion or _FASHION_MNIST_DIR)
     if folder.exists():
         return None
-    package = _skdec_data._FASHION_MNIST_PACKAGE
+    package = _FASHION_MNIST_PACKAGE
     return (
         f"'{folder}' does not exist; install the Debian package {package} "
         f"(apt-get install {package}) or give --fashion PATH; the benchmarks "

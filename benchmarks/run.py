@@ -24,19 +24,17 @@ from tqdm.auto import tqdm
 from benchmarks import _data
 from benchmarks._callbacks import StartPartition
 from benchmarks._common import (
+    PeakMemory,
     add_data_arguments,
     add_set_argument,
     check_data_arguments,
     check_overrides,
     comma_list,
     default_output,
+    history_seconds,
     load_datasets,
     machine_info,
-    peak_gpu_mb,
-    reset_peak_rss,
     scores,
-    stage_seconds,
-    status_mb,
     warm_up,
 )
 from benchmarks.tables import (
@@ -112,13 +110,10 @@ METHODS = {
 DEFAULT_METHODS = ("kmeans", "ae_kmeans", "dec")
 # Methods given image_shape=(side, side) on IMAGE_DATASETS; those in
 # IMAGE_ONLY_METHODS are not run on other data at all.
-IMAGE_METHODS = {"dec_conv", "dec_da", "dec_conv_da", "iic"}
 IMAGE_ONLY_METHODS = {"dec_conv", "dec_da", "dec_conv_da"}
+IMAGE_METHODS = IMAGE_ONLY_METHODS | {"iic"}
 # Methods that need a package skdec does not depend on: method -> module.
-OPTIONAL_PACKAGES = {
-    "dec_manifold": "umap",
-    "idec_manifold": "umap",
-}
+OPTIONAL_PACKAGES = {"dec_manifold": "umap", "idec_manifold": "umap"}
 # Modules installed under another name: module -> name for pip.
 _PIP_NAMES = {"umap": "umap-learn"}
 
@@ -128,13 +123,9 @@ _PIP_NAMES = {"umap": "umap-learn"}
 
 
 def _run_one(task):
-    """Fit one method on one data set with one seed; return its result rows.
-
-    One row, or two for a dec fit that also gives ae_kmeans's row
-    (``task["derive_ae_kmeans"]``, see :class:`StartPartition`), which comes
-    first. Peak memory is measured from the start of ``fit``, and
-    ``fit_rss_increase_mb`` is how far it rose above the memory held before.
-    """
+    """Fit one method on one data set with one seed; return its result rows:
+    one, or two for a dec fit that also gives ae_kmeans's row, which comes
+    first (``task["derive_ae_kmeans"]``, see :class:`StartPartition`)."""
     with np.load(task["data"]) as data:
         X, y = data["X"], data["y"]
     estimator = METHODS[task["method"]](
@@ -146,29 +137,25 @@ def _run_one(task):
     if task["derive_ae_kmeans"]:
         estimator.set_params(callbacks=[start_partition])
     warm_up(task["overrides"].get("device", "auto"))
-    peak_was_reset = reset_peak_rss()
-    rss_before = status_mb("VmRSS")
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, PeakMemory() as memory:
         start = time.perf_counter()
         estimator.fit(X)
         fit_seconds = time.perf_counter() - start
-    peak = status_mb("VmHWM")
     n_iter = getattr(estimator, "n_iter_", None)
     module = getattr(estimator, "module_", None)  # torch methods
     params = to_jsonable(estimator.get_params(deep=False))
     params.pop("callbacks", None)
+    peak, before = memory.peak_mb, memory.before_mb
     row = {
         **_task_key(task),
         **scores(y, estimator.labels_),
         "fit_seconds": fit_seconds,
-        "stage_seconds": stage_seconds(estimator) or None,
+        "stage_seconds": history_seconds(estimator)["stage_seconds"] or None,
         "n_iter": None if n_iter is None else int(n_iter),
-        "rss_before_fit_mb": rss_before,
+        "rss_before_fit_mb": before,
         "peak_rss_mb": peak,
-        "fit_rss_increase_mb": peak - rss_before
-        if peak_was_reset and None not in (peak, rss_before)
-        else None,
-        "peak_gpu_mb": peak_gpu_mb(),
+        "fit_rss_increase_mb": None if peak is None else peak - before,
+        "peak_gpu_mb": memory.gpu_mb,
         "device": "cpu" if module is None else str(next(module.parameters()).device),
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
         "params": params,
@@ -208,29 +195,17 @@ def _head_accuracies(estimator, X, y):
         return None
     module = estimator.module_.eval()
     device = next(module.parameters()).device
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    batches = torch.as_tensor(np.asarray(X, dtype=np.float32)).split(4096)
     with torch.no_grad():
-        return [
-            cluster_accuracy(
-                y,
-                torch.cat(
-                    [module(b.to(device), h).argmax(1).cpu() for b in X.split(4096)]
-                ),
-            )
+        heads = [
+            torch.cat([module(b.to(device), h).argmax(1).cpu() for b in batches])
             for h in range(estimator.n_heads)
         ]
+    return [cluster_accuracy(y, labels) for labels in heads]
 
 
 def _task_key(task):
     return {key: task[key] for key in ("dataset", "method", "seed")}
-
-
-def _row_keys(task):
-    """Data set, method and seed of each row a task gives, in order."""
-    keys = [_task_key(task)]
-    if task["derive_ae_kmeans"]:
-        keys.insert(0, {**keys[0], "method": "ae_kmeans"})
-    return keys
 
 
 def _run_tasks(tasks, *, subprocess):
@@ -248,7 +223,8 @@ def _run_tasks(tasks, *, subprocess):
                 rows = _run_one(task)
         except Exception as exc:  # a failed run is reported, not fatal
             error = f"{type(exc).__name__}: {exc}"
-            rows = [{**key, "error": error} for key in _row_keys(task)]
+            methods = ["ae_kmeans"] * task["derive_ae_kmeans"] + [task["method"]]
+            rows = [{**_task_key(task), "method": m, "error": error} for m in methods]
             tqdm.write(
                 f"FAILED {task['dataset']} {task['method']} seed="
                 f"{task['seed']}: {error}"
@@ -291,28 +267,19 @@ def _parser():
 
 def _available_methods(methods):
     """Selected methods whose optional package is installed; the rest, why not."""
-    missing = {
-        method: OPTIONAL_PACKAGES[method]
-        for method in methods
-        if method in OPTIONAL_PACKAGES
-        and importlib.util.find_spec(OPTIONAL_PACKAGES[method]) is None
-    }
-    skipped = {
-        method: f"{module} is not installed "
-        f"(pip install {_PIP_NAMES.get(module, module)})"
-        for method, module in missing.items()
-    }
+    skipped = {}
+    for method in methods:
+        module = OPTIONAL_PACKAGES.get(method)
+        if module and importlib.util.find_spec(module) is None:
+            pip = _PIP_NAMES.get(module, module)
+            skipped[method] = f"{module} is not installed (pip install {pip})"
     return [m for m in methods if m not in skipped], skipped
 
 
 def _derives_ae_kmeans(methods, overrides):
-    """Whether ae_kmeans's rows are read off the dec fits rather than fitted.
-
-    ``DECClusterer(max_iter=0)`` repeats a dec fit with the same seed and
-    overrides up to its clustering stage, so a separate fit would only
-    double the cost (see :class:`StartPartition`). That needs dec's k-means
-    start; ``n_clusters`` is always an int here (the number of classes).
-    """
+    """Whether ae_kmeans's rows are read off the dec fits rather than fitted:
+    with dec's k-means start, ``DECClusterer(max_iter=0)`` repeats a dec fit
+    up to its clustering stage (see :class:`StartPartition`)."""
     if not {"ae_kmeans", "dec"} <= set(methods):
         return False
     init = METHODS["dec"](2, 0, overrides).init
@@ -382,34 +349,23 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="skdec-benchmark-") as tmp:
         tasks = []
         for name, (X, y) in load_datasets(args).items():
-            image_shape = _data.image_shape(name, X.shape[1])
-            # Saved once, loaded by each run's process.
-            data = Path(tmp) / f"{name}.npz"
+            data = Path(tmp) / f"{name}.npz"  # saved once, loaded by each run
             np.savez(data, X=X, y=y)
+            n_samples, n_features = X.shape
             n_clusters = len(np.unique(y))
-            results["datasets"][name] = {
-                "n_samples": X.shape[0],
-                "n_features": X.shape[1],
-                "n_clusters": n_clusters,
-                "dtype": str(X.dtype),
-            }
+            info = dict(n_samples=n_samples, n_features=n_features)
+            info.update(n_clusters=n_clusters, dtype=str(X.dtype))
+            results["datasets"][name] = info
+            image_shape = _data.image_shape(name, n_features)
+            task = dict(dataset=name, n_clusters=n_clusters, overrides=overrides)
+            task.update(data=str(data), image_shape=image_shape)
             for method in methods:
                 if image_shape is None and method in IMAGE_ONLY_METHODS:
                     results["not_applicable"].setdefault(method, []).append(name)
                 elif not (derive and method == "ae_kmeans"):
-                    tasks += [
-                        {
-                            "dataset": name,
-                            "method": method,
-                            "seed": seed,
-                            "n_clusters": n_clusters,
-                            "overrides": overrides,
-                            "data": str(data),
-                            "image_shape": image_shape,
-                            "derive_ae_kmeans": derive and method == "dec",
-                        }
-                        for seed in args.seeds
-                    ]
+                    derives = derive and method == "dec"
+                    task.update(method=method, derive_ae_kmeans=derives)
+                    tasks += [{**task, "seed": seed} for seed in args.seeds]
         for row in _run_tasks(tasks, subprocess=args.subprocess):
             results["runs"].append(row)
             write_json(output / "results.json", results)  # survives a crash

@@ -13,22 +13,37 @@ function the main thread was in.
 """
 
 import argparse
+import functools
 import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.metrics import adjusted_rand_score
+from sklearn.pipeline import make_pipeline
 
-from benchmarks._common import RESULTS_DIR, add_set_argument, machine_info, status_mb
+from benchmarks._common import (
+    RESULTS_DIR,
+    PeakMemory,
+    add_set_argument,
+    comma_list,
+    history_seconds,
+    machine_info,
+    status_mb,
+    warm_up,
+)
 from benchmarks._data import write_blobs, write_corpus
 from benchmarks.tables import scale_markdown, write_results
+from skdec import DECClusterer
 
 WHICH = ("memmap", "sparse", "table", "table2")
 MEMMAP_TARGET_MB = 384
@@ -44,98 +59,7 @@ TABLE_SIZES = (10_000, 70_000, 1_000_000)
 
 
 # ---------------------------------------------------------------------------
-# Peak anonymous memory of this process
-
-
-def rss_anon_mb():
-    """Anonymous resident memory of this process in MB (None off Linux)."""
-    return status_mb("RssAnon")
-
-
-class AnonSampler:
-    """Sample ``RssAnon`` every ``interval`` seconds in a background thread.
-
-    Keeps the maximum, when it was reached (seconds since start), the phase
-    set by the main thread (``sampler.phase = "fit"``) and the main thread's
-    innermost skdec/benchmarks frames at that moment.
-    """
-
-    def __init__(self, interval=0.02):
-        self.interval = interval
-        self.phase = None
-        self.peak_mb = 0.0
-        self.peak = {}
-        self._main = threading.main_thread().ident
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _where(self):
-        frame = sys._current_frames().get(self._main)
-        if frame is None:
-            return []
-        stack = traceback.extract_stack(frame)
-        ours = [
-            f"{Path(f.filename).name}:{f.lineno} {f.name}"
-            for f in stack
-            if "skdec" in f.filename or "sklearn" in f.filename
-        ]
-        innermost = f"{Path(stack[-1].filename).name}:{stack[-1].lineno}"
-        return [*ours[-6:], f"(innermost {innermost} {stack[-1].name})"]
-
-    def _sample(self):
-        value = rss_anon_mb()
-        if value is not None and value > self.peak_mb:
-            self.peak_mb = value
-            self.peak = {
-                "seconds": time.perf_counter() - self._start,
-                "phase": self.phase,
-                "where": self._where(),
-            }
-
-    def _run(self):
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def __enter__(self):
-        self._start = time.perf_counter()
-        self._sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self._sample()
-
-
-# ---------------------------------------------------------------------------
 # One measurement, in a fresh process
-
-
-def _summarise_history(history):
-    """Per-unit seconds from ``history_``: epochs, the k-means start, refreshes."""
-    pretrain = [r["seconds"] for r in history if r["stage"].startswith("pretrain")]
-    init = [r["seconds"] for r in history if r["stage"] == "init"]
-    clustering = [r for r in history if r["stage"] == "clustering"]
-    summary = {
-        "pretrain_epoch_seconds": float(np.mean(pretrain)) if pretrain else None,
-        "kmeans_seconds": float(sum(init)) if init else None,
-        "n_refreshes": len(clustering),
-        # The first clustering record is the refresh at step 0 alone.
-        "refresh_seconds": clustering[0]["seconds"] if clustering else None,
-        "step_seconds": None,
-    }
-    later = clustering[1:]
-    if later:
-        pairs = zip(clustering[:-1], later, strict=True)
-        steps = [b["iteration"] - a["iteration"] for a, b in pairs]
-        step_time = (
-            sum(r["seconds"] for r in later) - len(later) * clustering[0]["seconds"]
-        )
-        # None when the steps are lost in the refreshes' own variation.
-        if step_time > 0:
-            summary["step_seconds"] = step_time / max(sum(steps), 1)
-    return summary
 
 
 def measure(spec):
@@ -145,18 +69,7 @@ def measure(spec):
     matrix), ``y`` (a ``.npy`` of labels), ``params`` of ``DECClusterer``,
     ``pipeline`` (``"tfidf"`` or None), ``warm_up`` (a tiny fit first).
     """
-    import warnings
-
-    import scipy.sparse as sp
-    import torch
-    from sklearn.feature_extraction.text import TfidfTransformer
-    from sklearn.metrics import adjusted_rand_score
-    from sklearn.pipeline import make_pipeline
-
-    from benchmarks._common import stage_seconds, warm_up
-    from skdec import DECClusterer
-
-    after_imports = rss_anon_mb()
+    after_imports = status_mb("RssAnon")
     if spec["X"].endswith(".npz"):
         X = sp.load_npz(spec["X"]).tocsr()
     else:
@@ -173,10 +86,9 @@ def measure(spec):
         bounds = np.linspace(0, X.shape[0], world + 1).astype(int)
         rows = slice(bounds[rank], bounds[rank + 1])
         X = X[rows]
-    after_data = rss_anon_mb()
+    after_data = status_mb("RssAnon")
     if spec.get("warm_up", True):
         warm_up("cpu")
-    baseline = rss_anon_mb()
 
     estimator = DECClusterer(spec["params"].pop("n_clusters"), **spec["params"])
     model = estimator
@@ -184,13 +96,12 @@ def measure(spec):
         model = make_pipeline(TfidfTransformer(), estimator)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sampler = AnonSampler()
-        sampler.phase = "fit"
-        with sampler:
+        with PeakMemory("RssAnon") as memory:
+            memory.phase = "fit"
             start = time.perf_counter()
             model.fit(X)
             fit_seconds = time.perf_counter() - start
-            sampler.phase = "predict"
+            memory.phase = "predict"
             start = time.perf_counter()
             labels = model.predict(X)
             predict_seconds = time.perf_counter() - start
@@ -205,16 +116,15 @@ def measure(spec):
         "torch_threads": torch.get_num_threads(),
         "rss_anon_after_imports_mb": after_imports,
         "rss_anon_after_data_mb": after_data,
-        "rss_anon_baseline_mb": baseline,
-        "rss_anon_peak_mb": sampler.peak_mb,
+        "rss_anon_baseline_mb": memory.before_mb,
+        "rss_anon_peak_mb": memory.peak_mb,
         # Over the process after imports and opening the data (the warm-up
         # fit's leftovers, if any, count as added).
-        "peak_anon_added_mb": sampler.peak_mb - after_data,
-        "peak": sampler.peak,
+        "peak_anon_added_mb": memory.peak_mb - after_data,
+        "peak": memory.peak,
         "fit_seconds": fit_seconds,
         "predict_seconds": predict_seconds,
-        "stage_seconds": stage_seconds(estimator),
-        **_summarise_history(estimator.history_),
+        **history_seconds(estimator),
         "n_iter": int(estimator.n_iter_),
         "ari_predict": float(adjusted_rand_score(y, labels)),
         "ari_labels_": float(adjusted_rand_score(y, estimator.labels_)),
@@ -249,36 +159,27 @@ def launch(spec, folder, world=1):
     return results
 
 
-def run(
-    which,
-    params,
-    *,
-    n_samples=None,
-    sizes=TABLE_SIZES,
-    repeats=1,
-    n_features=20000,
-    pipeline=True,
-    workdir=None,
-):
+def run(which, args):
     """The results of one measurement (see the module's docstring)."""
     sparse = which == "sparse"
-    params = {**(SPARSE_NET if sparse else SMALL_NET), **params}
+    params = {**(SPARSE_NET if sparse else SMALL_NET), **dict(args.set)}
+    sizes = args.sizes or TABLE_SIZES
     if which in ("memmap", "sparse"):
-        sizes = [n_samples or (100_000 if sparse else 2_000_000)]
+        sizes = [args.n_samples or (100_000 if sparse else 2_000_000)]
+    kinds = (None, "tfidf") if sparse and not args.no_pipeline else (None,)
     results = []
     for n in sizes:
-        with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        with tempfile.TemporaryDirectory(dir=args.workdir) as folder:
             if sparse:
-                X_path, y_path = write_corpus(folder, n, n_features=n_features)
+                X_path, y_path = write_corpus(folder, n, n_features=args.n_features)
             else:
                 X_path, y_path = write_blobs(folder, n)
             spec = {"X": str(X_path), "y": str(y_path)}
             spec["params"] = {"n_clusters": 6 if sparse else 10, **params}
             if which == "table2":
                 results += launch(spec, folder, world=2)
-            for repeat in range(repeats if which == "table" else 0):
+            for repeat in range(args.repeats if which == "table" else 0):
                 results += [{**launch(spec, folder)[0], "repeat": repeat}]
-            kinds = ((None, "tfidf") if pipeline else (None,)) if sparse else (None,)
             for kind in kinds if which in ("memmap", "sparse") else ():
                 (result,) = launch({**spec, "pipeline": kind}, folder)
                 target = SPARSE_TARGET_MB if sparse else MEMMAP_TARGET_MB
@@ -287,48 +188,30 @@ def run(
     return results
 
 
-def _parser():
-    parser = argparse.ArgumentParser(prog="python -m benchmarks scale")
-    parser.add_argument("which", choices=(*WHICH, "all"))
-    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "scale")
-    parser.add_argument("--n-samples", type=int, help="rows of memmap or sparse")
-    parser.add_argument("--sizes", help="rows of the table, e.g. 10000,70000")
-    parser.add_argument("--repeats", type=int, default=1, help="table: per size")
-    parser.add_argument("--n-features", type=int, default=20000, help="sparse")
-    parser.add_argument("--no-pipeline", action="store_true", help="sparse")
-    parser.add_argument("--workdir", help="where the data is written")
-    add_set_argument(parser, help_extra="; of DECClusterer")
-    return parser
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["_child"]:
         spec = json.loads(Path(argv[1]).read_text())
         Path(argv[2]).write_text(json.dumps(measure(spec), default=repr))
         return 0
-    args = _parser().parse_args(argv)
-    overrides = dict(args.set)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks scale")
+    parser.add_argument("which", choices=(*WHICH, "all"))
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "scale")
+    parser.add_argument("--n-samples", type=int, help="rows of memmap or sparse")
+    parser.add_argument(
+        "--sizes", type=comma_list(item=int), help="rows of the table, e.g. 10000,70000"
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="table: per size")
+    parser.add_argument("--n-features", type=int, default=20000, help="sparse")
+    parser.add_argument("--no-pipeline", action="store_true", help="sparse")
+    parser.add_argument("--workdir", help="where the data is written")
+    add_set_argument(parser, help_extra="; of DECClusterer")
+    args = parser.parse_args(argv)
     info = machine_info()
     command = "python -m benchmarks scale " + " ".join(argv)
-    sizes = TABLE_SIZES
-    if args.sizes is not None:
-        sizes = tuple(int(s) for s in args.sizes.split(","))
     for which in WHICH if args.which == "all" else (args.which,):
         print(f"scale: {which} ...", flush=True)
-        results = run(
-            which,
-            overrides,
-            n_samples=args.n_samples,
-            sizes=sizes,
-            repeats=args.repeats,
-            n_features=args.n_features,
-            pipeline=not args.no_pipeline,
-            workdir=args.workdir,
-        )
-        write_results(
-            args.output / f"{which}.json",
-            {"machine": info, "command": command, "results": results},
-            lambda results, which=which: scale_markdown(which, results),
-        )
+        results = {"machine": info, "command": command, "results": run(which, args)}
+        markdown = functools.partial(scale_markdown, which)
+        write_results(args.output / f"{which}.json", results, markdown)
     return 0

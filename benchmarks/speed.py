@@ -1,12 +1,10 @@
-"""Speed of skdec's training code against plain torch, and where a fit's time goes.
+"""Speed of skdec's training code against plain torch.
 
 ``epoch``: one end-to-end pretraining epoch of the default network on 5000
-random rows with ``skdec._train.pretrain`` against a minimal
-hand-written loop over the same layers, timed side by side (the ratio must
-stay at most 1.3). ``refresh``: seconds per refresh of the target P on
-70000 x 784 (MNIST if given, else generated). ``breakdown``: the stages of
-one ``DECClusterer.fit`` on digits and on that input (``--big-set`` reduces
-the latter). Writes ``speed.json`` and ``speed.md``.
+random rows with ``skdec._train.pretrain`` against a minimal hand-written
+loop over the same layers, timed side by side (the ratio must stay at most
+1.3). ``refresh``: seconds per refresh of the target P on 70000 x 784 (MNIST
+if given, else generated). Writes ``speed.json`` and ``speed.md``.
 """
 
 import argparse
@@ -14,25 +12,19 @@ import copy
 import shlex
 import statistics
 import time
-import warnings
 from pathlib import Path
 
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 from torch.nn import functional as F
 
 from benchmarks import _data
 from benchmarks._common import (
-    STAGES,
     add_set_argument,
     check_overrides,
     comma_list,
     default_output,
     machine_info,
-    stage_seconds,
-    synchronize,
-    warm_up,
 )
 from benchmarks.tables import speed_markdown, write_results
 from skdec import DECClusterer
@@ -45,14 +37,16 @@ from skdec._train import auto_pretrain_learning_rate, pretrain, refresh_target
 MAX_EPOCH_RATIO = 1.3
 MNIST_SHAPE = (70000, 784)
 MNIST_CLUSTERS = 10
-PARTS = ("epoch", "refresh", "breakdown")
+PARTS = ("epoch", "refresh")
 
 
 def _seconds(function):
-    synchronize()
+    """Seconds of ``function()``, queued CUDA kernels included."""
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else lambda: None
+    sync()
     start = time.perf_counter()
     function()
-    synchronize()
+    sync()
     return time.perf_counter() - start
 
 
@@ -65,28 +59,9 @@ def _network(params, n_features):
 
 
 def as_sequential(autoencoder):
-    """A copy of ``autoencoder`` as one ``nn.Sequential`` of the same layers.
-
-    Parameters
-    ----------
-    autoencoder : skdec._nn.StackedAutoencoder
-        The network to copy; it is left unchanged.
-
-    Returns
-    -------
-    model : torch.nn.Sequential
-        Encoder then decoder layers with the same weights, and ReLU where
-        ``autoencoder`` has one (not after the embedding or the output).
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skdec._nn import StackedAutoencoder
-    >>> ae = StackedAutoencoder((6, 4, 2), generator=torch.Generator().manual_seed(0))
-    >>> x = torch.rand(3, 6)
-    >>> bool(torch.equal(as_sequential(ae)(x), ae(x)))
-    True
-    """
+    """A copy of ``autoencoder`` as one ``nn.Sequential`` of the same layers:
+    encoder then decoder, ReLU where it has one (not after the embedding or
+    the output)."""
     last = autoencoder.n_pairs - 1
     layers = []
     for i, layer in enumerate(autoencoder.encoder_layers):
@@ -123,29 +98,19 @@ def measure_epoch(params, *, n_samples, repeats, device):
     learning_rate = params["pretrain_learning_rate"]
     if learning_rate == "auto":
         learning_rate = auto_pretrain_learning_rate(optimizer, X, LocalComm())
-    common = dict(
-        batch_size=params["batch_size"],
-        learning_rate=learning_rate,
-        optimizer=optimizer,
-    )
+    common = dict(batch_size=params["batch_size"], optimizer=optimizer)
+    common["learning_rate"] = learning_rate
     # Each loop shuffles with its own generator, on the device as skdec's does.
     skdec_generator = torch.Generator(device=device).manual_seed(1)
     reference_generator = torch.Generator(device=device).manual_seed(1)
 
+    options = dict(method="end_to_end", epochs=1, dropout=0.0, progress=False)
+
     def skdec_epoch():
-        pretrain(
-            autoencoder,
-            X,
-            method="end_to_end",
-            epochs=1,
-            dropout=0.0,
-            generator=skdec_generator,
-            device=device,
-            progress=False,
-            comm=LocalComm(),
-            hooks=Hooks(None, None, LocalComm()),
-            **common,
-        )
+        comm = LocalComm()
+        hooks = Hooks(None, None, comm)
+        kwargs = dict(generator=skdec_generator, device=device, comm=comm, hooks=hooks)
+        pretrain(autoencoder, X, **options, **kwargs, **common)
 
     def reference_epoch():
         _hand_written_epoch(reference, X, generator=reference_generator, **common)
@@ -210,48 +175,6 @@ def measure_refresh(params, X, *, source, repeats, device):
 
 
 # ---------------------------------------------------------------------------
-# 3. Where a fit's time goes
-
-
-def measure_fit(name, X, n_clusters, overrides):
-    """Fit DECClusterer once; split its time into stages."""
-    estimator = DECClusterer(n_clusters, random_state=0, **overrides)
-    warm_up(estimator.device)
-    with warnings.catch_warnings(record=True) as caught:
-        start = time.perf_counter()
-        estimator.fit(X)
-        total = time.perf_counter() - start
-    stages = stage_seconds(estimator)
-    seconds = {stage: stages.get(stage, 0.0) for stage in STAGES}
-    seconds["other"] = total - sum(seconds.values())
-    history = estimator.history_
-    epochs = sum(record["stage"].startswith("pretrain") for record in history)
-    refreshes = sum(record["stage"] == "clustering" for record in history)
-    return {
-        "input": name,
-        "n_samples": X.shape[0],
-        "n_features": X.shape[1],
-        "overrides": overrides,
-        "total_seconds": total,
-        "stage_seconds": seconds,
-        "pretraining_epochs": epochs,
-        "clustering_steps": estimator.n_iter_,
-        "refreshes": refreshes,
-        # Means over all epochs (layer-wise pairs and fine-tuning) and steps
-        # (refreshes included), to extrapolate to longer settings.
-        "seconds_per_pretraining_epoch": seconds["pretraining"] / epochs
-        if epochs
-        else None,
-        "seconds_per_clustering_step": seconds["clustering"] / estimator.n_iter_
-        if estimator.n_iter_
-        else None,
-        "converged": not any(
-            issubclass(w.category, ConvergenceWarning) for w in caught
-        ),
-    }
-
-
-# ---------------------------------------------------------------------------
 # Command line
 
 
@@ -259,7 +182,7 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks speed",
         description="Speed of skdec's pretraining epoch against plain torch, "
-        "of a refresh of P, and where a fit's time goes.",
+        "and of a refresh of P.",
     )
     parser.add_argument("--parts", type=comma_list(PARTS), default=list(PARTS))
     parser.add_argument("--epoch-samples", type=int, default=5000)
@@ -268,7 +191,6 @@ def _parser():
     parser.add_argument("--mnist", metavar="PATH", help="MNIST as the big input")
     parser.add_argument("--output", type=Path, help="output folder")
     add_set_argument(parser, help_extra="; DECClusterer's, for every part")
-    add_set_argument(parser, "--big-set", help_extra="; the big fit only")
     return parser
 
 
@@ -280,34 +202,24 @@ def main(argv=None):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer.")
     overrides = dict(args.set)
-    big_overrides = {**overrides, **dict(args.big_set)}
-    check_overrides(parser, "--set", lambda o: DECClusterer(**o), overrides)
-    check_overrides(parser, "--big-set", lambda o: DECClusterer(**o), big_overrides)
-    params = DECClusterer(**overrides).get_params()
+    params = check_overrides(parser, "--set", lambda o: DECClusterer(**o), overrides)
+    params = params.get_params()
     device = resolve_device(params["device"])
     results = {
         "machine": machine_info(),
         "command": "python -m benchmarks speed " + shlex.join(argv),
         "overrides": overrides,
-        "big_overrides": dict(args.big_set),
     }
     if "epoch" in args.parts:
         results["epoch"] = measure_epoch(
             params, n_samples=args.epoch_samples, repeats=args.repeats, device=device
         )
-    if {"refresh", "breakdown"} & set(args.parts):
-        X_big, _ = _data.mnist_sized(args.big_samples, mnist=args.mnist)
-        big_name = "generated" if args.mnist is None else "MNIST"
     if "refresh" in args.parts:
+        X, _ = _data.mnist_sized(args.big_samples, mnist=args.mnist)
+        source = "generated" if args.mnist is None else "MNIST"
         results["refresh"] = measure_refresh(
-            params, X_big, source=big_name, repeats=args.repeats, device=device
+            params, X, source=source, repeats=args.repeats, device=device
         )
-    if "breakdown" in args.parts:
-        X_digits, _ = _data.load_one("digits")
-        results["breakdown"] = [
-            measure_fit("digits", X_digits, 10, overrides),
-            measure_fit(big_name, X_big, MNIST_CLUSTERS, big_overrides),
-        ]
     output = args.output or default_output("speed-")
     write_results(output / "speed.json", results, speed_markdown)
     return int("epoch" in results and not results["epoch"]["passed"])

@@ -1,5 +1,5 @@
-"""How the start limits DEC: partitions of the pretrained embedding, clustering
-stages from several starts, and k-means restarts told apart without labels.
+"""How the start limits DEC: partitions of the pretrained embedding and
+clustering stages from several starts.
 
 Per data set and seed, one pretrained autoencoder (cached by
 :class:`~benchmarks._callbacks.PretrainCache`) and ``DECClusterer`` fits
@@ -11,9 +11,7 @@ steps; where DEC's ``tol`` would have stopped is read off the refreshes):
   class mean (both oracles: they use the labels), and N2D's UMAP + Gaussian
   mixture (``init="manifold"``'s partition, with umap-learn);
 - clustering stages from the k-means start, from Lloyd's partition (oracle,
-  ``init`` its centroids) and from the manifold start;
-- ``--restarts`` single k-means restarts: the Spearman correlation of their
-  ACC with minus their inertia and with the entropy of their cluster sizes.
+  ``init`` its centroids) and from the manifold start.
 """
 
 import argparse
@@ -23,7 +21,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 from sklearn.cluster import KMeans
 
 from benchmarks._callbacks import PretrainCache, Refreshes, StartPartition
@@ -43,7 +40,6 @@ from skdec import DECClusterer
 from skdec._starts import START_TARGET_REFRESHES
 
 RECORD_EVERY = 10  # trajectory points: every this many refreshes, and the last
-RESTART_SEED = 1000  # k-means restart r is seeded RESTART_SEED + r
 _FIXED = ("max_iter", "tol", "init", "callbacks")
 
 
@@ -80,43 +76,8 @@ def _stage(estimator, refreshes, y, hold):
     return {"trajectory": points, "tol_stop": stop, "final": final}
 
 
-def _restarts(Z, y, n_restarts):
-    """ACC, inertia and size entropy of single k-means restarts."""
-    if n_restarts == 0:
-        return None
-    k = len(np.unique(y))
-    acc, inertia, entropy = [], [], []
-    for r in range(n_restarts):
-        kmeans = KMeans(k, n_init=1, random_state=RESTART_SEED + r).fit(Z)
-        sizes = np.bincount(kmeans.labels_, minlength=k) / len(Z)
-        acc.append(scores(y, kmeans.labels_)["acc"])
-        inertia.append(kmeans.inertia_)
-        entropy.append(-(sizes * np.log(sizes + 1e-12)).sum())
-    acc, inertia, entropy = map(np.array, (acc, inertia, entropy))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # constant input: rho is nan
-        rho = [
-            spearmanr(acc, x)[0] if n_restarts > 1 else np.nan
-            for x in (-inertia, entropy)
-        ]
-    return {
-        "n_restarts": n_restarts,
-        "spearman_acc_neg_inertia": None if np.isnan(rho[0]) else float(rho[0]),
-        "spearman_acc_size_entropy": None if np.isnan(rho[1]) else float(rho[1]),
-        "acc_min": float(acc.min()),
-        "acc_max": float(acc.max()),
-        "acc_mean": float(acc.mean()),
-        "acc_of_min_inertia": float(acc[inertia.argmin()]),
-        "acc_of_max_entropy": float(acc[entropy.argmax()]),
-        "runs": [
-            {"acc": a, "inertia": i, "size_entropy": e}
-            for a, i, e in zip(acc, inertia, entropy, strict=True)
-        ],
-    }
-
-
 def study(X, y, dataset, seed, args, overrides, manifold):
-    """Partitions, stages and restarts of one data set and seed."""
+    """Partitions and stages of one data set and seed."""
     classes = np.unique(y)
     params = {**overrides, "max_iter": args.steps, "tol": 0.0, "random_state": seed}
     cache = PretrainCache(args.cache, f"{dataset}-seed{seed}")
@@ -157,7 +118,6 @@ def study(X, y, dataset, seed, args, overrides, manifold):
         "model": str(cache.path(DECClusterer(len(classes), **params))),
         "partitions": partitions,
         "stages": stages,
-        "restarts": _restarts(Z, y, args.restarts),
     }
 
 
@@ -165,7 +125,6 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks starts")
     add_data_arguments(parser, ("digits", "fashion"), ["digits", "fashion"], seeds=(0,))
     parser.add_argument("--steps", type=int, default=3000, help="clustering steps")
-    parser.add_argument("--restarts", type=int, default=100, help="k-means restarts")
     parser.add_argument(
         "--cache",
         type=Path,
@@ -181,8 +140,8 @@ def main(argv=None):
         parser.error(f"--set {key}: set by the study.")
     check_overrides(parser, "--set", lambda o: DECClusterer(**o), overrides)
     check_data_arguments(parser, args)
-    if args.steps < 1 or args.restarts < 0:
-        parser.error("--steps must be positive and --restarts 0 or more.")
+    if args.steps < 1:
+        parser.error("--steps must be a positive integer.")
     manifold = not args.no_manifold and importlib.util.find_spec("umap") is not None
     results = {
         "machine": machine_info(),

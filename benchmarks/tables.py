@@ -6,6 +6,7 @@ files (or of every one in a folder) from their JSON.
 """
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
@@ -206,7 +207,7 @@ def _settings(overrides):
 
 
 def speed_markdown(results):
-    """The speed report: epoch ratio, refresh of P, where a fit's time goes."""
+    """The speed report: epoch ratio against plain torch, refresh of P."""
     lines = [
         "# skdec speed",
         "",
@@ -214,12 +215,15 @@ def speed_markdown(results):
         f"- Command: `{results['command']}`",
         f"- DECClusterer settings: {_settings(results['overrides'])}",
     ]
-    epoch = results.get("epoch")
-    if epoch:
-        all_s = {
-            k: ", ".join(f"{s:.3f}" for s in epoch[f"{k}_seconds"])
-            for k in ("skdec", "reference")
-        }
+    if epoch := results.get("epoch"):
+        rows = [
+            [name, f"{epoch[f'{key}_median_seconds']:.3f}"]
+            + [", ".join(f"{s:.3f}" for s in epoch[f"{key}_seconds"])]
+            for name, key in (
+                ("skdec `pretrain_end_to_end`", "skdec"),
+                ("hand-written", "reference"),
+            )
+        ]
         lines += [
             "",
             "## One pretraining epoch against a hand-written torch loop",
@@ -230,32 +234,15 @@ def speed_markdown(results):
             f"{epoch['device']}; median of {epoch['repeats']} epochs each, "
             "alternating, after one warm-up epoch each.",
             "",
-            *table(
-                ["loop", "median s", "all s"],
-                [
-                    [
-                        "skdec `pretrain_end_to_end`",
-                        f"{epoch['skdec_median_seconds']:.3f}",
-                        all_s["skdec"],
-                    ],
-                    [
-                        "hand-written",
-                        f"{epoch['reference_median_seconds']:.3f}",
-                        all_s["reference"],
-                    ],
-                ],
-            ),
+            *table(["loop", "median s", "all s"], rows),
             "",
             f"**Ratio {epoch['ratio']:.3f}** (bar: at most {epoch['max_ratio']}, "
             f"{'met' if epoch['passed'] else 'MISSED'}).",
         ]
-    refresh = results.get("refresh")
-    if refresh:
+    if refresh := results.get("refresh"):
         source = refresh["input"]
         if source == "generated":
-            source = (
-                "generated with skdec.datasets.make_nonlinear_blobs, no --mnist given"
-            )
+            source += " with skdec.datasets.make_nonlinear_blobs, no --mnist given"
         lines += [
             "",
             "## Refresh of the target distribution P",
@@ -265,43 +252,6 @@ def speed_markdown(results):
             f"**{refresh['median_seconds']:.3f} s per refresh** (median of "
             f"{len(refresh['seconds'])}, after one warm-up).",
         ]
-    fits = results.get("breakdown")
-    if fits:
-        lines += [
-            "",
-            "## Where a fit's time goes",
-            "",
-            "Seconds per stage of one `DECClusterer.fit`; other = validation, "
-            "copying the data, embedding it for k-means, final labels.",
-            "",
-        ]
-        header = ["input", "settings", "pretraining", "k-means", "clustering"]
-        header += ["other", "total", "pretraining epochs", "s/epoch"]
-        header += ["clustering steps", "s/step", "refreshes"]
-        rows = []
-        for fit in fits:
-            s = fit["stage_seconds"]
-            rows.append(
-                [f"{fit['input']} ({fit['n_samples']} x {fit['n_features']})"]
-                + [_settings(fit["overrides"])]
-                + [
-                    f"{s[k]:.2f}"
-                    for k in ("pretraining", "kmeans", "clustering", "other")
-                ]
-                + [f"{fit['total_seconds']:.2f}", fit["pretraining_epochs"]]
-                + [_f(fit["seconds_per_pretraining_epoch"], 4), fit["clustering_steps"]]
-                + [_f(fit["seconds_per_clustering_step"], 4), fit["refreshes"]]
-            )
-        lines += table(header, rows)
-        if results["big_overrides"]:
-            text = ", ".join(f"{k}={v!r}" for k, v in results["big_overrides"].items())
-            lines += [
-                "",
-                f"The {fits[-1]['input']} fit ran with --big-set {text}, so its "
-                "times are not those of a fit with the settings above; s/epoch "
-                "(mean over layer-wise and fine-tuning epochs) and s/step "
-                "(refreshes included) scale them to other settings.",
-            ]
     return "\n".join(lines) + "\n"
 
 
@@ -309,26 +259,14 @@ def speed_markdown(results):
 # Scale (memmap.json, sparse.json, table.json, table2.json)
 
 _SHOWN_PARAMS = (
-    "batch_size",
-    "hidden_dims",
-    "latent_dim",
-    "max_iter",
-    "n_init",
-    "pretrain_epochs",
-    "pretrain_optimizer",
-    "random_state",
-    "tol",
+    *("batch_size", "hidden_dims", "latent_dim", "max_iter", "n_init"),
+    *("pretrain_epochs", "pretrain_optimizer", "random_state", "tol"),
     "update_interval",
 )
 # Figures of the table that are medians over repeats (memory: the largest).
 _MEDIANS = (
-    "pretrain_epoch_seconds",
-    "kmeans_seconds",
-    "refresh_seconds",
-    "step_seconds",
-    "fit_seconds",
-    "predict_seconds",
-    "ari_predict",
+    *("pretrain_epoch_seconds", "kmeans_seconds", "refresh_seconds"),
+    *("step_seconds", "fit_seconds", "predict_seconds", "ari_predict"),
 )
 
 
@@ -356,47 +294,81 @@ def combine_repeats(results):
     return combined
 
 
-def _per_row(r, name):
-    """Microseconds (``*_seconds``) or bytes (``added``: over warm-up) per row."""
-    if name == "added":
-        added = 2**20 * (r["rss_anon_peak_mb"] - r["rss_anon_baseline_mb"])
-        return f"{added / r['n_samples']:.0f}"
-    value = r.get(name)
-    return "n/a" if value is None else f"{1e6 * value / r['n_samples']:.2f}"
+def _num(key, digits, scale=1.0):
+    """A column: ``r[key] * scale`` (``scale`` may be a function of ``r``)."""
+
+    def cell(r):
+        factor = scale(r) if callable(scale) else scale
+        return _f(None if r.get(key) is None else factor * r[key], digits)
+
+    return cell
 
 
-def _ms(seconds):
-    return None if seconds is None else 1000 * seconds
+def _with_derived(r):
+    """A scale result with the figures its columns show but do not hold."""
+    stages = r["stage_seconds"]
+    return {
+        **r,
+        "over_mb": r["rss_anon_peak_mb"] - r["rss_anon_baseline_mb"],
+        "pretraining_seconds": stages.get("pretraining"),
+        "clustering_seconds": stages.get("clustering"),
+        "kind": r["input"] + (" + TfidfTransformer" if r.get("pipeline") else ""),
+    }
+
+
+def _per_row(r):
+    return 1e6 / r["n_samples"]
+
+
+_N = ("n", lambda r: f"{r['n_samples']:,}")
+_ADDED = ("peak anon. added (MB)", _num("peak_anon_added_mb", 0))
+_OVER = ("over post-warm-up baseline (MB)", _num("over_mb", 0))
+_KMEANS = ("k-means start (s)", _num("kmeans_seconds", 2))
+_REFRESH = ("s / P refresh", _num("refresh_seconds", 2))
+_STEP = ("ms / clustering step", _num("step_seconds", 2, 1000))
+_FIT, _PREDICT = _num("fit_seconds", 1), ("predict (s)", _num("predict_seconds", 1))
+_ARI = ("ARI", _num("ari_predict", 3))
+# The columns of each scale report: (header, cell of a result).
+SCALE_COLUMNS = {
+    "table2": [
+        ("n", lambda r: f"{r['n_samples'] * r['world']:,}"),
+        ("rank", lambda r: r["rank"]),
+        ("rows", _N[1]),
+        *(_ADDED, ("s / epoch", _num("pretrain_epoch_seconds", 2))),
+        *(_KMEANS, _REFRESH, _STEP, ("fit (s)", _FIT)),
+        ("ARI (own rows)", _ARI[1]),
+    ],
+    "table": [
+        *(_N, _ADDED, _OVER),
+        ("bytes / row", _num("over_mb", 0, lambda r: 2**20 / r["n_samples"])),
+        ("s / pretraining epoch", _num("pretrain_epoch_seconds", 2)),
+        ("µs / row / epoch", _num("pretrain_epoch_seconds", 2, _per_row)),
+        *(_KMEANS, _REFRESH),
+        ("µs / row / refresh", _num("refresh_seconds", 2, _per_row)),
+        *(_STEP, ("fit total (s)", _FIT), _PREDICT, _ARI),
+    ],
+    "memmap": [
+        *(_N, ("input", lambda r: r["kind"]), _ADDED, _OVER),
+        *(("target (MB)", lambda r: r["target_mb"]), ("fit (s)", _FIT), _PREDICT),
+        ("pretraining (s)", _num("pretraining_seconds", 1)),
+        _KMEANS,
+        ("clustering stage (s)", _num("clustering_seconds", 1)),
+        *(_REFRESH, _ARI, ("peak during", lambda r: str(r["peak"].get("phase")))),
+    ],
+}
+SCALE_COLUMNS["sparse"] = SCALE_COLUMNS["memmap"]
+_SCALE_TITLES = {"table2": "table, 2 processes (data-parallel, gloo on loopback)"}
 
 
 def scale_markdown(which, results):
     """The report of one scale measurement."""
-    runs, info = results["results"], results["machine"]
-    if which == "table2":
-        lines = ["# Scale: table, 2 processes (data-parallel, gloo on loopback)", ""]
-    else:
-        lines = [f"# Scale: {which}", ""]
-    lines += [machine_summary(info), "", f"    {results['command']}", ""]
-    if which == "table2":
-        header = ["n", "rank", "rows", "peak anon. added (MB)", "s / epoch"]
-        header += ["k-means start (s)", "s / P refresh", "ms / clustering step"]
-        rows = [
-            [f"? | {r['rank']} | error: {r['error'][-200:]!r}"]
-            if "error" in r
-            else [f"{r['n_samples'] * r['world']:,}", r["rank"], f"{r['n_samples']:,}"]
-            + [_f(r["peak_anon_added_mb"], 0), _f(r.get("pretrain_epoch_seconds"), 2)]
-            + [_f(r.get("kmeans_seconds"), 2), _f(r.get("refresh_seconds"), 2)]
-            + [_f(_ms(r.get("step_seconds")), 2), _f(r["fit_seconds"], 1)]
-            + [f"{r['ari_predict']:.3f}"]
-            for r in runs
-        ]
-        return (
-            "\n".join(lines + table([*header, "fit (s)", "ARI (own rows)"], rows))
-            + "\n"
-        )
-    params = next((r["params"] for r in runs if "params" in r), {})
-    shown = ", ".join(f"{k}={params[k]!r}" for k in _SHOWN_PARAMS if k in params)
-    lines += [f"DECClusterer({shown})", ""]
+    runs = results["results"]
+    lines = [f"# Scale: {_SCALE_TITLES.get(which, which)}", ""]
+    lines += [machine_summary(results["machine"]), "", f"    {results['command']}", ""]
+    if which != "table2":
+        params = next((r["params"] for r in runs if "params" in r), {})
+        shown = ", ".join(f"{k}={params[k]!r}" for k in _SHOWN_PARAMS if k in params)
+        lines += [f"DECClusterer({shown})", ""]
     if which == "table":
         runs = combine_repeats(runs)
         n = max((r["n_repeats"] for r in runs if "n_repeats" in r), default=1)
@@ -404,51 +376,26 @@ def scale_markdown(which, results):
             f"Median over {n} fresh processes per size (peak memory: the largest).",
             "",
         ]
-        header = ["n", "peak anon. added (MB)", "over post-warm-up baseline (MB)"]
-        header += ["bytes / row", "s / pretraining epoch", "µs / row / epoch"]
-        header += ["k-means start (s)", "s / P refresh", "µs / row / refresh"]
-        header += ["ms / clustering step", "fit total (s)", "predict (s)", "ARI"]
-    else:
-        header = ["n", "input", "peak anon. added (MB)"]
-        header += ["over post-warm-up baseline (MB)", "target (MB)", "fit (s)"]
-        header += ["predict (s)", "pretraining (s)", "k-means start (s)"]
-        header += ["clustering stage (s)", "s / P refresh", "ARI", "peak during"]
-    rows = []
-    for r in runs:
-        if "error" in r:
-            rows.append([f"failed: {r['error'][-200:]!r}"])
-            continue
-        stages = r["stage_seconds"]
-        added = _f(r["peak_anon_added_mb"], 0)
-        over = _f(r["rss_anon_peak_mb"] - r["rss_anon_baseline_mb"], 0)
-        common = [_f(r["fit_seconds"], 1), _f(r["predict_seconds"], 1)]
-        if which == "table":
-            rows.append(
-                [f"{r['n_samples']:,}", added, over, _per_row(r, "added")]
-                + [_f(r["pretrain_epoch_seconds"], 2)]
-                + [_per_row(r, "pretrain_epoch_seconds"), _f(r["kmeans_seconds"], 2)]
-                + [_f(r["refresh_seconds"], 2), _per_row(r, "refresh_seconds")]
-                + [_f(_ms(r["step_seconds"]), 2), *common, _f(r["ari_predict"])]
-            )
-        else:
-            kind = r["input"] + (" + TfidfTransformer" if r["pipeline"] else "")
-            rows.append(
-                [f"{r['n_samples']:,}", kind, added, over, r["target_mb"], *common]
-                + [_f(stages.get("pretraining"), 1), _f(r["kmeans_seconds"], 2)]
-                + [_f(stages.get("clustering"), 1), _f(r["refresh_seconds"], 2)]
-                + [_f(r["ari_predict"]), str(r["peak"].get("phase"))]
-            )
-    lines += [*table(header, rows), ""]
-    for r in runs:
-        if "error" in r or not r["peak"]:
-            continue
-        kind = r["input"] + (" + TfidfTransformer" if r.get("pipeline") else "")
-        lines.append(
-            f"- n={r['n_samples']:,} ({kind}): peak {r['rss_anon_peak_mb']:.0f} MB "
-            f"anonymous (after imports and data {r['rss_anon_after_data_mb']:.0f} "
-            f"MB) at {r['peak']['seconds']:.1f} s, in "
-            f"{' > '.join(r['peak']['where'][-3:])}"
-        )
+    runs = [r if "error" in r else _with_derived(r) for r in runs]
+    header, cells = zip(*SCALE_COLUMNS[which], strict=True)
+    rows = [
+        [f"failed: {r['error'][-200:]!r}"]
+        if "error" in r
+        else [cell(r) for cell in cells]
+        for r in runs
+    ]
+    lines += table(header, rows)
+    if which == "table2":
+        return "\n".join(lines) + "\n"
+    lines.append("")
+    lines += [
+        f"- n={r['n_samples']:,} ({r['kind']}): peak {r['rss_anon_peak_mb']:.0f} MB "
+        f"anonymous (after imports and data {r['rss_anon_after_data_mb']:.0f} "
+        f"MB) at {r['peak']['seconds']:.1f} s, in "
+        f"{' > '.join(r['peak']['where'][-3:])}"
+        for r in runs
+        if "error" not in r and r["peak"]
+    ]
     if results.get("note"):
         lines += ["", results["note"]]
     return "\n".join(lines) + "\n"
@@ -486,19 +433,6 @@ def starts_markdown(results):
             rows[-1] += [f"{stage['final']['nmi']:.3f}", path]
     header = ["dataset", "seed", "start", "tol stop", "ACC there", "final ACC"]
     lines += ["", *table([*header, "final NMI", "step:ACC"], rows)]
-    rows = [
-        [run["dataset"], run["seed"], r["n_restarts"]]
-        + [_f(r["spearman_acc_neg_inertia"], 2), _f(r["spearman_acc_size_entropy"], 2)]
-        + [f"{r['acc_min']:.3f}–{r['acc_max']:.3f} ({r['acc_mean']:.3f})"]
-        + [f"{r['acc_of_min_inertia']:.3f}", f"{r['acc_of_max_entropy']:.3f}"]
-        for run in results["runs"]
-        if (r := run["restarts"])
-    ]
-    if rows:
-        header = ["dataset", "seed", "k-means restarts", "ρ(ACC, −inertia)"]
-        header += ["ρ(ACC, size entropy)", "ACC min–max (mean)"]
-        header += ["ACC of min inertia", "ACC of most balanced"]
-        lines += ["", *table(header, rows)]
     return "\n".join(lines) + "\n"
 
 
@@ -510,10 +444,7 @@ MARKDOWN = {
     "results": suite_markdown,
     "speed": speed_markdown,
     "starts": starts_markdown,
-    **{
-        w: lambda r, w=w: scale_markdown(w, r)
-        for w in ("memmap", "sparse", "table", "table2")
-    },
+    **{w: functools.partial(scale_markdown, w) for w in SCALE_COLUMNS},
 }
 
 

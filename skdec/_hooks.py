@@ -51,20 +51,25 @@ class Hooks:
             method = getattr(callback, name, None)
             if callable(method) and method(self.estimator, *args, **kwargs) is True:
                 stop = True
+        return stop
+
+    def _agreed(self, stop):
+        """Whether any rank stops. Every rank takes part, with or without
+        callbacks of its own, so the ranks' collectives stay in step."""
         if self.comm.world_size > 1:
-            stop = self.comm.max(float(stop)) > 0
+            return self.comm.max(float(stop)) > 0
         return stop
 
     def record(self, record, **state):
         """Append ``record`` to the history; True if a callback ends the stage."""
         self.history.append(record)
-        if not self.callbacks:
-            return False
-        return self.call("on_record", record, **state)
+        stop = bool(self.callbacks) and self.call("on_record", record, **state)
+        return self._agreed(stop)
 
     def stage_begin(self, stage, **state):
         """True if a callback skips ``stage``."""
-        return bool(self.callbacks) and self.call("on_stage_begin", stage, **state)
+        stop = bool(self.callbacks) and self.call("on_stage_begin", stage, **state)
+        return self._agreed(stop)
 
     def stage_end(self, stage, **state):
         if self.callbacks:

@@ -86,6 +86,18 @@ def scenario_train(rank, out):
         k: v.double().sum().item() for k, v in alone.module_.state_dict().items()
     }
 
+    class StopAtFirstRefresh:
+        def on_record(self, estimator, record, **state):
+            return record["stage"] == "clustering"
+
+    # A callback on rank 1 alone ends the stage on both ranks, at one step.
+    callbacks = [StopAtFirstRefresh()] if rank == 1 else None
+    stopped = _tiny(callbacks=callbacks).fit(X)
+    out["stopped_n_iter"] = stopped.n_iter_
+    out["stopped_weights"] = {
+        k: v.double().sum().item() for k, v in stopped.module_.state_dict().items()
+    }
+
     bad = X.copy()
     if rank == 1:
         bad[3, 2] = np.nan

@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skdec import DECClusterer, _dec, _nn, _train
+from skdec import DECClusterer, _dec_base, _nn, _train
 from skdec._distributed import LocalComm
 from skdec._hooks import Hooks
 from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer, silhouette_scorer
@@ -247,13 +247,13 @@ def test_n_clusters_auto_finds_the_true_number():
 def test_n_clusters_criterion_is_the_one_used(blobs, monkeypatch):
     X, _ = blobs
     seen = []
-    real = _dec.select_n_clusters
+    real = _dec_base.select_n_clusters
 
     def spy(Z, candidates, **kwargs):
         seen.append(kwargs["criterion"])
         return real(Z, candidates, **kwargs)
 
-    monkeypatch.setattr(_dec, "select_n_clusters", spy)
+    monkeypatch.setattr(_dec_base, "select_n_clusters", spy)
     dec = _fit(
         X, n_clusters="auto", n_clusters_range=(2, 4), n_clusters_criterion="silhouette"
     )

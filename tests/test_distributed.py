@@ -95,10 +95,15 @@ def test_class_split_shards_are_clustered_jointly(trained):
     assert all(r["again_equals"] for r in trained)
 
 
+def test_a_callback_on_one_rank_ends_the_stage_on_every_rank(trained):
+    assert [r["stopped_n_iter"] for r in trained] == [0, 0]
+    assert trained[0]["stopped_weights"] == trained[1]["stopped_weights"]
+
+
 @pytest.mark.parametrize(
     ("key", "message"),
     [
-        ("nan_error", r"ValueError: rank 1: .*NaN"),
+        ("nan_error", r"ValueError: rank 1: .*NaN.*drop the rows"),
         ("width_error", r"ValueError: Every rank must pass rows of the same width"),
         ("iic_error", r"ValueError: IICClusterer does not train data-parallel"),
     ],

@@ -246,7 +246,10 @@ def test_history_has_per_head_losses(fitted):
         assert len(record["head_losses"]) == BLOBS["n_heads"]
         assert record["loss"] == pytest.approx(np.mean(record["head_losses"]))
     assert history[-1]["loss"] == min(history[-1]["head_losses"])
-    assert iic.n_iter_ == BLOBS["max_epochs"]
+    assert iic.n_epochs_ == BLOBS["max_epochs"]
+    # n_iter_ counts optimisation steps: two passes of ceil(n / batch) per epoch.
+    steps_per_pass = -(-len(iic.labels_) // BLOBS["batch_size"])
+    assert iic.n_iter_ == BLOBS["max_epochs"] * 2 * steps_per_pass
 
 
 def test_chosen_head_has_the_lowest_final_loss(fitted):

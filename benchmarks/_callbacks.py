@@ -22,16 +22,8 @@ from benchmarks.tables import to_jsonable
 # Parameters that do not change pretraining: fits differing only in these
 # share one cached autoencoder.
 CLUSTERING_ONLY = {
-    "callbacks",
-    "init",
-    "max_iter",
-    "n_clusters",
-    "n_clusters_criterion",
-    "n_clusters_range",
-    "n_clusters_search",
-    "n_init",
-    "tol",
-    "update_interval",
+    *("callbacks", "init", "max_iter", "n_clusters", "n_clusters_criterion"),
+    *("n_clusters_range", "n_clusters_search", "n_init", "tol", "update_interval"),
     "verbose",
 }
 

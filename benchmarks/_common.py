@@ -112,39 +112,27 @@ def default_output(prefix=""):
 
 def add_data_arguments(parser, choices, default, seeds=(0, 1, 2)):
     """--datasets, --seeds, --mnist, --fashion, --fashion-subset, --output."""
-    parser.add_argument(
-        "--datasets",
-        type=comma_list(choices),
-        default=list(default),
-        help=f"from {', '.join(choices)} (default: {','.join(default)})",
-    )
-    parser.add_argument(
-        "--seeds",
-        type=comma_list(item=int),
-        default=list(seeds),
-        help=f"random_state values (default: {','.join(map(str, seeds))})",
-    )
-    parser.add_argument("--mnist", metavar="PATH", help="MNIST's IDX folder or .npz")
-    parser.add_argument(
-        "--fashion", metavar="PATH", help="Fashion-MNIST's IDX folder or .npz"
-    )
-    parser.add_argument(
-        "--fashion-subset", choices=("test", "train", "all"), default="test"
-    )
-    parser.add_argument("--output", type=Path, help="output folder")
+    add = parser.add_argument
+    text = f"from {', '.join(choices)} (default: {','.join(default)})"
+    add("--datasets", type=comma_list(choices), default=list(default), help=text)
+    text = f"random_state values (default: {','.join(map(str, seeds))})"
+    add("--seeds", type=comma_list(item=int), default=list(seeds), help=text)
+    add("--mnist", metavar="PATH", help="MNIST's IDX folder or .npz")
+    add("--fashion", metavar="PATH", help="Fashion-MNIST's IDX folder or .npz")
+    add("--fashion-subset", choices=("test", "train", "all"), default="test")
+    add("--output", type=Path, help="output folder")
     # Subsample every data set (stratified) to N rows: for smoke runs.
-    parser.add_argument("--max-samples", type=int, help=argparse.SUPPRESS)
+    add("--max-samples", type=int, help=argparse.SUPPRESS)
 
 
 def check_data_arguments(parser, args):
     """Usage errors for data that is not on disk; nothing is downloaded."""
     if "mnist" in args.datasets and args.mnist is None:
+        text = "the folder of the MNIST IDX files or an .npz"
         parser.error(
-            "--datasets mnist needs --mnist PATH (the folder of the MNIST IDX "
-            "files or an .npz); the benchmarks never download data."
+            f"--datasets mnist needs --mnist PATH ({text}); nothing is downloaded."
         )
-    missing = "fashion" in args.datasets and _data.fashion_missing(args.fashion)
-    if missing:
+    if "fashion" in args.datasets and (missing := _data.fashion_missing(args.fashion)):
         parser.error(f"--datasets fashion: {missing}")
     if args.max_samples is not None and args.max_samples < 1:
         parser.error("--max-samples must be a positive integer.")
@@ -170,10 +158,6 @@ def scores(y, labels):
         "ari": float(adjusted_rand_score(y, labels)),
         "n_clusters_found": len(np.unique(labels)),
     }
-
-
-# ---------------------------------------------------------------------------
-# The machine
 
 
 def _git(*args):
@@ -232,10 +216,6 @@ def machine_summary(info):
         f"{info['sklearn']}, numpy {info['numpy']}; commit {info['commit']}{dirty}; "
         f"{info['date']}"
     )
-
-
-# ---------------------------------------------------------------------------
-# Memory and time of this process's fits
 
 
 def status_mb(field):

@@ -2,8 +2,8 @@
 
 :func:`load` maps a name to ``{data set name: (X, y)}``: most names give one
 data set, ``imbalanced`` gives one per ``r_min``. Data sets are drawn with
-``seed`` (``DATA_SEED`` unless a study varies it), so every method and seed
-of a run sees the same data. Nothing is ever downloaded.
+``DATA_SEED``, so every method and seed of a run sees the same data.
+Nothing is ever downloaded.
 """
 
 import math
@@ -21,14 +21,8 @@ IMBALANCE_R_MIN = (0.1, 0.3, 0.5, 0.7)
 # features although 784 is 28 squared.
 IMAGE_DATASETS = {"digits", "imbalanced", "mnist", "fashion"}
 SUITE_DATASETS = (
-    "digits",
-    "synthetic",
-    "synthetic784",
-    "imbalanced",
-    "wine",
-    "breast_cancer",
-    "mnist",
-    "fashion",
+    *("digits", "synthetic", "synthetic784", "imbalanced", "wine"),
+    *("breast_cancer", "mnist", "fashion"),
 )
 
 
@@ -42,37 +36,26 @@ def _standardised(name):
 
 
 def load(name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test"):
-    """``{data set name: (X, y)}`` for one name of the benchmarks.
+    """``{data set name: (X, y)}`` for one name of :data:`SUITE_DATASETS`.
 
-    ``synthetic-K`` is ``make_nonlinear_blobs(n_clusters=K)``, ``latent-K``
-    its 5-D latent points (an embedding that separates the clusters
-    perfectly), ``imbalanced-R`` digits with ``r_min=R``.
-
-    >>> {name: X.shape for name, (X, y) in load("imbalanced-0.3").items()}
-    {'digits_imbalanced_r0.3': (1151, 64)}
+    >>> load("imbalanced")["digits_imbalanced_r0.3"][0].shape
+    (1151, 64)
     """
-    kind, _, arg = name.partition("-")
-    if kind == "digits":
+    if name == "digits":
         return {name: _skdec_data.load_digits_scaled()}
-    if kind in ("wine", "breast_cancer"):
+    if name in ("wine", "breast_cancer"):
         return {name: _standardised(name)}
     if name == "synthetic":
         return {name: _skdec_data.make_nonlinear_blobs(random_state=seed)}
     if name == "synthetic784":
         return {name: mnist_sized(5000, seed=seed)}
-    if kind in ("synthetic", "latent"):
-        X, y, Z = _skdec_data.make_nonlinear_blobs(
-            n_clusters=int(arg), random_state=seed, return_latent=True
-        )
-        return {name: (Z if kind == "latent" else X, y)}
-    if kind == "imbalanced":
+    if name == "imbalanced":
         X, y = _skdec_data.load_digits_scaled()
-        r_mins = (float(arg),) if arg else IMBALANCE_R_MIN
         return {
             f"digits_imbalanced_r{r}": _skdec_data.subsample_imbalanced(
                 X, y, r_min=r, random_state=seed
             )
-            for r in r_mins
+            for r in IMBALANCE_R_MIN
         }
     if name == "mnist":
         return {name: _skdec_data.load_mnist(mnist)}
@@ -101,13 +84,14 @@ def mnist_sized(n_samples=70_000, *, seed=DATA_SEED, mnist=None):
 
 
 def image_shape(name, n_features):
-    """``(side, side)`` when rows of ``name`` are square images, else None.
+    """``(side, side)`` when rows of data set ``name`` (a key :func:`load`
+    gives) are square images, else None.
 
-    >>> image_shape("digits", 64), image_shape("synthetic784", 784)
-    ((8, 8), None)
+    >>> image_shape("fashion_test", 784), image_shape("synthetic784", 784)
+    ((28, 28), None)
     """
     side = math.isqrt(n_features)
-    images = name.partition("-")[0] in IMAGE_DATASETS
+    images = name.partition("_")[0] in IMAGE_DATASETS
     return (side, side) if images and side * side == n_features else None
 
 
@@ -130,22 +114,11 @@ def fashion_missing(fashion):
     )
 
 
-# ---------------------------------------------------------------------------
-# Data larger than memory, written to disk in chunks (the scale benchmark)
-
-
 def write_blobs(folder, n_samples, *, n_features=64, n_centers=10, seed=0):
     """Blobs as ``X.npy`` (float32) and ``y.npy`` (int8) in ``folder``.
 
     Centres have standard deviation 10 per feature and points unit standard
     deviation around them (well separated); written 100,000 rows at a time.
-
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     X_path, y_path = write_blobs(folder, 250, n_features=3, n_centers=2)
-    ...     X = np.load(X_path, mmap_mode="r")
-    ...     (X.shape, X.dtype.name, len(np.load(y_path)))
-    ((250, 3), 'float32', 250)
     """
     folder = Path(folder)
     rng = np.random.default_rng(seed)

@@ -16,12 +16,11 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 from sklearn.metrics import adjusted_rand_score
 
 from benchmarks import _data
-from benchmarks._common import machine_info
+from benchmarks._common import history_seconds, machine_info
 from benchmarks.tables import table, write_results
 from skdec import DECClusterer
 
@@ -34,12 +33,12 @@ def _fit(X, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dec.fit(X)
-    epochs = [r["seconds"] for r in dec.history_ if r["stage"].startswith("pretrain")]
-    steps = [r["seconds"] for r in dec.history_ if r["stage"] == "clustering"]
+    seconds = history_seconds(dec)
     return dec, {
         "fit_seconds": time.perf_counter() - start,
-        "seconds_per_pretraining_epoch": float(np.median(epochs)),
-        "seconds_per_clustering_step": sum(steps) / max(dec.n_iter_, 1),
+        "seconds_per_pretraining_epoch": seconds["pretrain_epoch_seconds"],
+        "seconds_per_clustering_step": seconds["step_seconds"],
+        "seconds_per_refresh": seconds["refresh_seconds"],
         "clustering_steps": int(dec.n_iter_),
     }
 

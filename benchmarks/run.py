@@ -47,11 +47,6 @@ from benchmarks.tables import (
 from skdec import DECClusterer, IDECClusterer, IICClusterer
 from skdec.metrics import cluster_accuracy
 
-# ---------------------------------------------------------------------------
-# Methods: name -> factory(n_clusters, seed, overrides) -> unfitted estimator.
-# ``overrides`` are the --set parameters; each DEC-family method takes those
-# it has, so that "ae_kmeans" and "dec" share one network and pretraining.
-
 
 def _dec_like(cls, **fixed):
     """Factory for a DECClusterer-like class: the overrides it has, then ``fixed``."""
@@ -86,6 +81,8 @@ def _prefixed(cls, prefix):
     return make
 
 
+# Methods: name -> factory(n_clusters, seed, overrides) -> unfitted estimator;
+# each DEC-family method takes the --set overrides it has.
 METHODS = {
     "kmeans": lambda k, seed, overrides: KMeans(
         n_clusters=k, n_init=20, random_state=seed
@@ -116,10 +113,6 @@ IMAGE_METHODS = IMAGE_ONLY_METHODS | {"iic"}
 OPTIONAL_PACKAGES = {"dec_manifold": "umap", "idec_manifold": "umap"}
 # Modules installed under another name: module -> name for pip.
 _PIP_NAMES = {"umap": "umap-learn"}
-
-
-# ---------------------------------------------------------------------------
-# One run
 
 
 def _run_one(task):
@@ -169,28 +162,15 @@ def _run_one(task):
         return [{**key, "error": error}, row]
     stages = {k: v for k, v in row["stage_seconds"].items() if k != "clustering"}
     derived = {k: None for k in row if k.endswith("_mb") or k == "head_acc"}
-    derived.update(
-        {
-            **key,
-            **scores(y, start_partition.labels),
-            "fit_seconds": start_partition.time - start,
-            "stage_seconds": stages,
-            "n_iter": 0,
-            "device": row["device"],
-            "warnings": [],
-            "params": {**params, "max_iter": 0},
-            "derived_from": "dec",
-        }
-    )
-    return [derived, row]
+    derived.update(key, **scores(y, start_partition.labels), n_iter=0, warnings=[])
+    derived.update(fit_seconds=start_partition.time - start, stage_seconds=stages)
+    derived.update(device=row["device"], params={**params, "max_iter": 0})
+    return [{**derived, "derived_from": "dec"}, row]
 
 
 def _head_accuracies(estimator, X, y):
     """ACC of every main head of a multi-head (IIC) fit; None for other methods.
-
-    The heads differ only by their initialisation, so their spread shows how
-    much a fit depends on luck; the chosen head is picked without labels.
-    """
+    The heads differ only by their initialisation: their spread is luck."""
     if not hasattr(estimator, "chosen_head_"):
         return None
     module = estimator.module_.eval()
@@ -235,10 +215,6 @@ def _run_tasks(tasks, *, subprocess):
         yield from rows
 
 
-# ---------------------------------------------------------------------------
-# Command line
-
-
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -246,21 +222,17 @@ def _parser():
         "machine: ACC, NMI, ARI, fit seconds and peak memory.",
     )
     add_data_arguments(parser, _data.SUITE_DATASETS, ["digits", "synthetic"])
+    text = f"comma-separated, from {', '.join(METHODS)} (default: "
+    text += f"{','.join(DEFAULT_METHODS)}); {', '.join(sorted(IMAGE_ONLY_METHODS))} "
+    text += "run on image data sets only"
+    methods = comma_list(METHODS)
     parser.add_argument(
-        "--methods",
-        type=comma_list(METHODS),
-        default=list(DEFAULT_METHODS),
-        help=f"comma-separated, from {', '.join(METHODS)} (default: "
-        f"{','.join(DEFAULT_METHODS)}); {', '.join(sorted(IMAGE_ONLY_METHODS))} "
-        "run on image data sets only",
+        "--methods", type=methods, default=[*DEFAULT_METHODS], help=text
     )
     add_set_argument(parser, help_extra="; every DEC-family method takes those it has")
+    text = "fit in this process (faster to start; peak memory includes earlier runs)"
     parser.add_argument(
-        "--no-subprocess",
-        dest="subprocess",
-        action="store_false",
-        help="fit in this process (faster to start; peak memory then includes "
-        "earlier runs)",
+        "--no-subprocess", dest="subprocess", action="store_false", help=text
     )
     return parser
 
@@ -293,13 +265,10 @@ def _check_arguments(parser, args, overrides):
         print(f"Skipping {method}: {reason}.", file=sys.stderr)
     if not methods:
         parser.error("none of the selected methods can run here.")
-    images = [name for name in args.datasets if name in _data.IMAGE_DATASETS]
-    if set(methods) <= IMAGE_ONLY_METHODS and not images:
-        images = sorted(_data.IMAGE_DATASETS)
-        parser.error(
-            f"{', '.join(methods)} run on image data only ({', '.join(images)}); "
-            "none is selected."
-        )
+    no_images = not _data.IMAGE_DATASETS.intersection(args.datasets)
+    if set(methods) <= IMAGE_ONLY_METHODS and no_images:
+        images = ", ".join(sorted(_data.IMAGE_DATASETS))
+        parser.error(f"{', '.join(methods)} run on image data only ({images}).")
     known = set()
     for method in methods:
         estimator = check_overrides(
@@ -309,11 +278,8 @@ def _check_arguments(parser, args, overrides):
         known |= {prefix + name for name in estimator.get_params(deep=False)}
         if prefix:
             known.add("device")
-    unknown = [key for key in overrides if key not in known]
-    if unknown:
-        parser.error(
-            f"--set {', '.join(unknown)}: no selected method has such a parameter."
-        )
+    if unknown := ", ".join(key for key in overrides if key not in known):
+        parser.error(f"--set {unknown}: no selected method has such a parameter.")
     check_data_arguments(parser, args)
     return methods, skipped
 

@@ -58,10 +58,6 @@ SPARSE_NET.update(random_state=0)
 TABLE_SIZES = (10_000, 70_000, 1_000_000)
 
 
-# ---------------------------------------------------------------------------
-# One measurement, in a fresh process
-
-
 def measure(spec):
     """Fit (and predict) as ``spec`` says in this process; a dict of results.
 

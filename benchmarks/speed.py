@@ -54,10 +54,6 @@ def _network(params, n_features):
     return (n_features, *params["hidden_dims"], params["latent_dim"])
 
 
-# ---------------------------------------------------------------------------
-# 1. A pretraining epoch against a hand-written loop
-
-
 def as_sequential(autoencoder):
     """A copy of ``autoencoder`` as one ``nn.Sequential`` of the same layers:
     encoder then decoder, ReLU where it has one (not after the embedding or
@@ -115,42 +111,26 @@ def measure_epoch(params, *, n_samples, repeats, device):
     def reference_epoch():
         _hand_written_epoch(reference, X, generator=reference_generator, **common)
 
-    # Warm-up: allocator, kernels and caches.
-    skdec_epoch()
-    reference_epoch()
-    times = {"skdec": [], "reference": []}
+    epochs = {"skdec": skdec_epoch, "reference": reference_epoch}
+    for epoch in epochs.values():
+        epoch()  # warm-up: allocator, kernels and caches
+    result = dict(network=list(dims), n_samples=n_samples, device=str(device))
+    result.update(repeats=repeats, **common)
+    times = {name: [] for name in epochs}
     for repeat in range(repeats):
-        order = [("skdec", skdec_epoch), ("reference", reference_epoch)]
-        for name, epoch in order[:: 1 if repeat % 2 == 0 else -1]:
-            times[name].append(_seconds(epoch))
-    skdec_s = statistics.median(times["skdec"])
-    reference_s = statistics.median(times["reference"])
-    ratio = skdec_s / reference_s
-    return {
-        "network": list(dims),
-        "n_samples": n_samples,
-        "device": str(device),
-        "repeats": repeats,
-        **common,
-        "skdec_seconds": times["skdec"],
-        "reference_seconds": times["reference"],
-        "skdec_median_seconds": skdec_s,
-        "reference_median_seconds": reference_s,
-        "ratio": ratio,
-        "max_ratio": MAX_EPOCH_RATIO,
-        "passed": ratio <= MAX_EPOCH_RATIO,
-    }
-
-
-# ---------------------------------------------------------------------------
-# 2. Refresh of the target distribution
+        for name in list(epochs)[:: 1 if repeat % 2 == 0 else -1]:
+            times[name].append(_seconds(epochs[name]))
+    for name, seconds in times.items():
+        result[f"{name}_seconds"] = seconds
+        result[f"{name}_median_seconds"] = statistics.median(seconds)
+    ratio = result["skdec_median_seconds"] / result["reference_median_seconds"]
+    result.update(ratio=ratio, max_ratio=MAX_EPOCH_RATIO)
+    return {**result, "passed": ratio <= MAX_EPOCH_RATIO}
 
 
 def measure_refresh(params, X, *, source, repeats, device):
-    """Seconds per refresh of Q, P, labels and KL on all of ``X``.
-
-    Times ``skdec._train.refresh_target``, which ``train_clustering`` calls.
-    """
+    """Seconds per refresh of Q, P, labels and KL on all of ``X``
+    (``skdec._train.refresh_target``, as ``train_clustering`` calls it)."""
     dims = _network(params, X.shape[1])
     init = torch.Generator().manual_seed(0)
     autoencoder = StackedAutoencoder(dims, generator=init)
@@ -163,19 +143,9 @@ def measure_refresh(params, X, *, source, repeats, device):
 
     refresh()  # warm-up
     times = [_seconds(refresh) for _ in range(repeats)]
-    return {
-        "input": source,
-        "n_samples": X.shape[0],
-        "n_features": X.shape[1],
-        "network": list(dims),
-        "device": str(device),
-        "seconds": times,
-        "median_seconds": statistics.median(times),
-    }
-
-
-# ---------------------------------------------------------------------------
-# Command line
+    result = dict(input=source, n_samples=X.shape[0], n_features=X.shape[1])
+    result.update(network=list(dims), device=str(device), seconds=times)
+    return {**result, "median_seconds": statistics.median(times)}
 
 
 def _parser():

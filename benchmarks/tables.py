@@ -14,17 +14,10 @@ import numpy as np
 
 from benchmarks._common import machine_summary
 
-METRICS = ("acc", "nmi", "ari")
-
 
 def to_jsonable(value):
-    """``value`` with tuples, numpy scalars and arrays made JSON-able.
-
-    Anything else JSON cannot hold (a class, a callback) becomes its repr.
-
-    >>> to_jsonable({"a": (1, np.float32(0.5)), "b": None})
-    {'a': [1, 0.5], 'b': None}
-    """
+    """``value`` with tuples, numpy scalars and arrays made JSON-able; anything
+    else JSON cannot hold (a class, a callback) becomes its repr."""
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
@@ -54,23 +47,13 @@ def write_results(path, results, markdown):
 
 
 def table(header, rows):
-    """Markdown table lines.
-
-    >>> print("\\n".join(table(["a", "b"], [[1, "x"]])))
-    | a | b |
-    |---|---|
-    | 1 | x |
-    """
+    """Markdown table lines: the header, its rule, one line per row."""
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]
 
 
 def _f(value, digits=3):
     return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-# ---------------------------------------------------------------------------
-# The suite (results.json of ``python -m benchmarks``)
 
 
 def aggregate(rows):
@@ -87,7 +70,7 @@ def aggregate(rows):
         summary = {"dataset": dataset, "method": method, "n_runs": len(group)}
         summary["n_failed"] = len(group) - len(ok)
         summary["seeds"] = [row["seed"] for row in ok]
-        for name in (*METRICS, "fit_seconds") if ok else ():
+        for name in ("acc", "nmi", "ari", "fit_seconds") if ok else ():
             values = np.array([row[name] for row in ok], dtype=float)
             summary[f"{name}_mean"] = float(values.mean())
             summary[f"{name}_std"] = float(values.std(ddof=1)) if len(ok) > 1 else 0.0
@@ -109,66 +92,55 @@ def suite_aggregates(results):
     return aggregate(runs)
 
 
-def _mean_std(summary, name, digits=3):
-    return f"{summary[f'{name}_mean']:.{digits}f} ± {summary[f'{name}_std']:.{digits}f}"
-
-
-def _memory(summary):
-    peak, increase = summary["peak_rss_mb_max"], summary["fit_rss_increase_mb_max"]
-    if peak is None:
-        return "n/a"
-    return f"{peak:.0f}" + (f" (+{increase:.0f})" if increase is not None else "")
+def _cells(s):
+    """ACC, NMI, ARI, fit s (mean ± std) and peak MB of a summary."""
+    if s["n_runs"] == s["n_failed"]:
+        return [f"failed ({s['n_failed']} runs)", "", "", "", ""]
+    ms = [
+        f"{s[f'{name}_mean']:.{d}f} ± {s[f'{name}_std']:.{d}f}"
+        for name, d in (("acc", 3), ("nmi", 3), ("ari", 3), ("fit_seconds", 1))
+    ]
+    ms[0] += f" ({s['n_failed']} failed)" if s["n_failed"] else ""
+    peak, increase = s["peak_rss_mb_max"], s["fit_rss_increase_mb_max"]
+    memory = "n/a" if peak is None else f"{peak:.0f}"
+    memory += f" (+{increase:.0f})" if peak is not None and increase is not None else ""
+    return [*ms, memory]
 
 
 def suite_markdown(results):
     """The suite's table, one row per data set and method, and IIC's heads."""
-    info = results["machine"]
     where = "in fresh subprocesses" if results["subprocess"] else "in-process"
+    runs = results["runs"]
     lines = [
         "# skdec benchmark",
         "",
-        f"- Machine: {machine_summary(info)}",
+        f"- Machine: {machine_summary(results['machine'])}",
         f"- Seeds: {', '.join(map(str, results['seeds']))}; runs {where}",
         f"- Overrides (--set): {results['overrides'] or 'none'}",
         f"- Command: `{results['command']}`",
-    ]
-    lines += [f"- {m} skipped: {why}" for m, why in results["skipped_methods"].items()]
-    for method, names in results.get("not_applicable", {}).items():
-        lines.append(
+        *(f"- {m} skipped: {why}" for m, why in results["skipped_methods"].items()),
+        *(
             f"- {method}: not run on {', '.join(names)} (rows are not square images)"
-        )
-    derived = {
-        r["method"]: r["derived_from"] for r in results["runs"] if "derived_from" in r
-    }
-    for method, source in derived.items():
-        lines.append(
+            for method, names in results.get("not_applicable", {}).items()
+        ),
+        *(
             f"- {method}: read off the {source} fits (the partition their "
             "clustering stage starts from), not fitted apart; fit s is the "
             "time to that point, and no memory is measured"
-        )
-    lines += [
+            for method, source in {
+                r["method"]: r["derived_from"] for r in runs if "derived_from" in r
+            }.items()
+        ),
         "",
         "ACC, NMI and ARI are mean ± standard deviation over seeds; fit s is the "
         "time of `fit` alone; peak MB is the largest peak resident memory of a "
         "run, and in brackets how much it grew during the fit.",
         "",
     ]
-    rows = []
-    for s in suite_aggregates(results):
-        if s["n_runs"] == s["n_failed"]:
-            rows.append([s["dataset"], s["method"], f"failed ({s['n_failed']} runs)"])
-            rows[-1] += [""] * 4
-            continue
-        failed = f" ({s['n_failed']} failed)" if s["n_failed"] else ""
-        rows.append(
-            [s["dataset"], s["method"], _mean_std(s, "acc") + failed]
-            + [_mean_std(s, "nmi"), _mean_std(s, "ari"), _mean_std(s, "fit_seconds", 1)]
-            + [_memory(s)]
-        )
+    rows = [[s["dataset"], s["method"], *_cells(s)] for s in suite_aggregates(results)]
     header = ["dataset", "method", "ACC", "NMI", "ARI", "fit s", "peak MB"]
     lines += table(header, rows)
-    heads = [r for r in results["runs"] if r.get("head_acc")]
-    if heads:
+    if heads := [r for r in runs if r.get("head_acc")]:
         lines += [
             "",
             "## Heads (IIC)",
@@ -179,26 +151,21 @@ def suite_markdown(results):
         ]
         rows = [
             [r["dataset"], r["method"], r["seed"], f"{r['acc']:.3f}"]
-            + [f"{max(r['head_acc']):.3f}", f"{min(r['head_acc']):.3f}"]
-            + [f"{max(r['head_acc']) - min(r['head_acc']):.3f}"]
+            + [f"{x:.3f}" for x in (max(h), min(h), max(h) - min(h))]
             for r in heads
+            if (h := r["head_acc"])
         ]
         header = ["dataset", "method", "seed", "chosen", "best", "worst", "spread"]
         lines += table(header, rows)
     if results.get("stopped_early"):
         lines += ["", f"Stopped early: {results['stopped_early']}"]
-    errors = [row for row in results["runs"] if "error" in row]
-    if errors:
+    if errors := [r for r in runs if "error" in r]:
         lines += ["", "## Failed runs", ""]
         lines += [
             f"- {r['dataset']} / {r['method']} / seed {r['seed']}: {r['error']}"
             for r in errors
         ]
     return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------------
-# Speed (speed.json)
 
 
 def _settings(overrides):
@@ -255,9 +222,6 @@ def speed_markdown(results):
     return "\n".join(lines) + "\n"
 
 
-# ---------------------------------------------------------------------------
-# Scale (memmap.json, sparse.json, table.json, table2.json)
-
 _SHOWN_PARAMS = (
     *("batch_size", "hidden_dims", "latent_dim", "max_iter", "n_init"),
     *("pretrain_epochs", "pretrain_optimizer", "random_state", "tol"),
@@ -271,14 +235,7 @@ _MEDIANS = (
 
 
 def combine_repeats(results):
-    """One result per size: median times over repeats, largest memory.
-
-    >>> runs = [{"n_samples": 5, "fit_seconds": t, "rss_anon_peak_mb": m}
-    ...         for t, m in ((3.0, 10), (1.0, 30), (2.0, 20))]
-    >>> (row,) = combine_repeats(runs)
-    >>> row["fit_seconds"], row["rss_anon_peak_mb"], row["n_repeats"]
-    (2.0, 30, 3)
-    """
+    """One result per size: median times over repeats, largest memory."""
     groups = {}
     for result in results:
         if "error" not in result:
@@ -401,10 +358,6 @@ def scale_markdown(which, results):
     return "\n".join(lines) + "\n"
 
 
-# ---------------------------------------------------------------------------
-# The starts study (starts.json)
-
-
 def starts_markdown(results):
     """Partitions of the pretrained embedding; clustering stages per start."""
     lines = [
@@ -434,10 +387,6 @@ def starts_markdown(results):
     header = ["dataset", "seed", "start", "tol stop", "ACC there", "final ACC"]
     lines += ["", *table([*header, "final NMI", "step:ACC"], rows)]
     return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------------------
-# Command line
 
 
 MARKDOWN = {

@@ -392,6 +392,10 @@ def test_tabular_datasets_are_standardised(name, shape, n_classes):
 def test_image_shape_only_for_square_images():
     assert _data.image_shape("digits", 64) == (8, 8)
     assert _data.image_shape("fashion", 784) == (28, 28)
+    # The names load gives: the split, the imbalance ratio.
+    assert _data.image_shape("fashion_test", 784) == (28, 28)
+    assert _data.image_shape("digits_imbalanced_r0.1", 64) == (8, 8)
+    assert _data.image_shape("breast_cancer", 36) is None
     assert _data.image_shape("digits", 50) is None
     # A square width alone does not make rows images (synthetic784).
     assert _data.image_shape("synthetic784", 784) is None

@@ -58,8 +58,8 @@ class _BaseDEC(_BaseDeepClusterer):
     """DEC's fit, inference and persistence; not a public class.
 
     Subclasses define the parameters (``__init__`` and
-    ``_parameter_constraints``) and ``_reconstruction_gamma`` (None for
-    DEC's KL alone, IDEC's ``gamma`` otherwise).
+    ``_parameter_constraints``); IDEC also overrides ``_reconstruction_gamma``
+    (None here: DEC trains its KL term alone).
     """
 
     # -- fitting ------------------------------------------------------------

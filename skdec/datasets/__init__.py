@@ -39,7 +39,3 @@ __all__ = [
     "read_idx",
     "subsample_imbalanced",
 ]
-
-# Not public: the benchmarks name the default Fashion-MNIST folder in their
-# messages. To change the folder, patch skdec.datasets._loaders instead.
-from ._loaders import _FASHION_MNIST_DIR, _FASHION_MNIST_PACKAGE  # noqa: F401

@@ -1,12 +1,6 @@
-"""Callbacks the benchmarks pass to skdec's estimators (``callbacks=[...]``).
-
-- :class:`PretrainCache`: the pretrained autoencoder, cached without pickle;
-- :class:`StartPartition`: the partition the clustering stage starts from;
-- :class:`Refreshes`: the labels at every refresh of the clustering stage.
-
-Keep a reference to the callback you pass and read it after ``fit`` of that
-same estimator (``clone`` would copy it).
-"""
+"""Callbacks the benchmarks pass to skdec's estimators (``callbacks=[...]``):
+keep a reference to the one you pass and read it after ``fit`` of that same
+estimator (``clone`` would copy it)."""
 
 import hashlib
 import json
@@ -29,15 +23,11 @@ CLUSTERING_ONLY = {
 
 
 class PretrainCache:
-    """Skip pretraining when a fit with the same key and parameters saved it.
-
-    The cache holds, per key and pretraining parameters, the weights and the
-    training generator's state after pretraining (``.npz``) and the
-    pretraining records (``.json``), so a fit from the cache computes what a
-    fit without it would, and ``history_`` keeps the measured seconds. The
-    file does not record the code that trained it: empty the folder after
-    changing skdec's training. ``key`` names the data (a data set and seed).
-    """
+    """Skip pretraining when a fit with the same ``key`` (the data set and seed)
+    and pretraining parameters saved its weights, generator state and records
+    (so the fit computes what it would have, with the measured seconds); the
+    code that trained them is not recorded: empty the folder after changing
+    skdec's training."""
 
     def __init__(self, folder, key):
         self.folder, self.key = Path(folder), key
@@ -45,11 +35,8 @@ class PretrainCache:
 
     def path(self, estimator):
         """The cache file of ``estimator``'s pretraining, without suffix."""
-        params = {
-            name: value
-            for name, value in estimator.get_params(deep=False).items()
-            if name not in CLUSTERING_ONLY
-        }
+        params = estimator.get_params(deep=False)
+        params = {k: v for k, v in params.items() if k not in CLUSTERING_ONLY}
         text = json.dumps(to_jsonable(params), sort_keys=True)
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
         return self.folder / f"{self.key}-{digest}"
@@ -82,14 +69,11 @@ class PretrainCache:
 
 
 class StartPartition:
-    """The start of the clustering stage: every row at its nearest centroid.
-
-    With ``init="kmeans"`` that is what ``DECClusterer(max_iter=0)`` with the
-    same seed and parameters returns (the same pretraining and k-means; DEC's
-    soft assignment peaks at the nearest centroid), so one dec fit also gives
-    "autoencoder + k-means". Sets ``labels``, ``embedding``, ``centers``,
-    ``posterior`` and ``time`` (``time.perf_counter()`` when they were known).
-    """
+    """The start of the clustering stage (``labels``: every row at its nearest
+    centroid, ``embedding``, ``centers``, ``posterior``, and ``time``, the
+    ``perf_counter()`` it was known at). With ``init="kmeans"`` that is what
+    ``DECClusterer(max_iter=0)`` returns (DEC's soft assignment peaks at the
+    nearest centroid), so one dec fit also gives "autoencoder + k-means"."""
 
     labels = None
 
@@ -102,12 +86,9 @@ class StartPartition:
 
 
 class Refreshes:
-    """The labels at every refresh of the clustering stage.
-
-    ``points`` holds ``(iteration, labels, changed)`` per refresh, ``changed``
-    being the fraction of labels changed since the previous refresh (None at
-    the first).
-    """
+    """``points``: ``(iteration, labels, changed)`` at every refresh of the
+    clustering stage, ``changed`` the fraction of labels changed since the
+    previous refresh (None at the first)."""
 
     def __init__(self):
         self.points = []

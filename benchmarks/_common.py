@@ -44,21 +44,15 @@ def parse_assignment(text):
     """
     key, sep, raw = (part.strip() for part in text.partition("="))
     if not sep or not key.isidentifier():
-        raise argparse.ArgumentTypeError(
-            f"expected KEY=VALUE with KEY a parameter name, got {text!r}."
-        )
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}.")
     if key in _RESERVED:
-        raise argparse.ArgumentTypeError(
-            f"{key} cannot be set: the benchmark takes it from {_RESERVED[key]}."
-        )
+        raise argparse.ArgumentTypeError(f"{key} is taken from {_RESERVED[key]}.")
     try:
         return key, ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         if not _BARE_WORD.fullmatch(raw):
-            raise argparse.ArgumentTypeError(
-                f"cannot parse the value of {text!r}: use a Python literal, e.g. "
-                "max_iter=500, hidden_dims=(16,), tol=1e-3 or pretrain='layerwise'."
-            ) from None
+            message = f"cannot parse {text!r}: use a Python literal, e.g. tol=1e-3."
+            raise argparse.ArgumentTypeError(message) from None
         return key, raw
 
 
@@ -72,36 +66,28 @@ def comma_list(choices=None, item=str):
             raise argparse.ArgumentTypeError(f"invalid list {text!r}: {exc}") from None
         unknown = [v for v in values if choices is not None and v not in choices]
         if unknown or not values:
-            raise argparse.ArgumentTypeError(
-                f"unknown {', '.join(map(repr, unknown))}; choose from "
-                f"{', '.join(choices or ())}."
-            )
+            message = f"unknown {', '.join(map(repr, unknown))}; choose from "
+            raise argparse.ArgumentTypeError(message + f"{', '.join(choices or ())}.")
         return list(dict.fromkeys(values))  # drop repeats, keep the order
 
     return parse
 
 
-def add_set_argument(parser, flag="--set", help_extra=""):
-    parser.add_argument(
-        flag,
-        dest=flag.lstrip("-").replace("-", "_"),
-        metavar="KEY=VALUE",
-        type=parse_assignment,
-        action="append",
-        default=[],
-        help="override a parameter (repeatable; a Python literal, e.g. "
-        "--set 'hidden_dims=(16,)')" + help_extra,
-    )
+def add_set_argument(parser, help_extra=""):
+    text = "override a parameter (repeatable; a Python literal, e.g. "
+    text += "--set 'hidden_dims=(16,)')" + help_extra
+    kwargs = dict(metavar="KEY=VALUE", type=parse_assignment, action="append")
+    parser.add_argument("--set", default=[], help=text, **kwargs)
 
 
-def check_overrides(parser, flag, make_estimator, overrides):
+def check_overrides(parser, make_estimator, overrides):
     """Usage error for an unknown name or invalid value, before any run."""
     try:
         estimator = make_estimator(overrides)
         if hasattr(estimator, "_parameter_constraints"):
             estimator._validate_params()
     except (TypeError, ValueError) as exc:
-        parser.error(f"{flag} {overrides}: {exc}")
+        parser.error(f"--set {overrides}: {exc}")
     return estimator
 
 
@@ -128,9 +114,9 @@ def add_data_arguments(parser, choices, default, seeds=(0, 1, 2)):
 def check_data_arguments(parser, args):
     """Usage errors for data that is not on disk; nothing is downloaded."""
     if "mnist" in args.datasets and args.mnist is None:
-        text = "the folder of the MNIST IDX files or an .npz"
         parser.error(
-            f"--datasets mnist needs --mnist PATH ({text}); nothing is downloaded."
+            "--datasets mnist needs --mnist PATH (the folder of the MNIST IDX files "
+            "or an .npz); nothing is downloaded."
         )
     if "fashion" in args.datasets and (missing := _data.fashion_missing(args.fashion)):
         parser.error(f"--datasets fashion: {missing}")
@@ -161,14 +147,9 @@ def scores(y, labels):
 
 
 def _git(*args):
+    options = dict(cwd=RESULTS_DIR.parent, capture_output=True, text=True, timeout=10)
     try:
-        done = subprocess.run(
-            ["git", "--no-optional-locks", *args],
-            cwd=RESULTS_DIR.parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
+        done = subprocess.run(["git", "--no-optional-locks", *args], **options)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -176,26 +157,21 @@ def _git(*args):
 
 def machine_info():
     """Platform, CPU, thread settings, library versions, date and commit."""
-    cpu = platform.processor() or None
-    if Path("/proc/cpuinfo").exists():
-        names = re.findall(
-            r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.M
-        )
-        cpu = names[0].strip() if names else cpu
+    cpuinfo = Path("/proc/cpuinfo")
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    names = re.findall(r"^model name\s*:\s*(.*)$", text, re.M)
     status = _git("status", "--porcelain", "--untracked-files=no")
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(" ", "seconds"),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "cpu": cpu,
+        "cpu": names[0].strip() if names else platform.processor() or None,
         "n_cores": os.cpu_count(),
         "n_cores_usable": os.cpu_count() if usable is None else len(usable),
         "torch_threads": torch.get_num_threads(),
-        **{
-            name: os.environ.get(name)
-            for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-        },
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+        "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS"),
         "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
@@ -207,15 +183,14 @@ def machine_info():
 
 def machine_summary(info):
     """One line naming the machine, for the markdown reports."""
+    text = (
+        "{cpu} ({n_cores_usable} of {n_cores} cores usable, torch threads "
+        "{torch_threads}){gpu}; {platform}; Python {python}, torch {torch}, "
+        "scikit-learn {sklearn}, numpy {numpy}; commit {commit}{dirty}; {date}"
+    )
     gpu = f", GPU {info['gpu']}" if info["gpu"] else ", no GPU"
     dirty = " + uncommitted changes" if info["uncommitted_changes"] else ""
-    return (
-        f"{info['cpu']} ({info['n_cores_usable']} of {info['n_cores']} cores usable, "
-        f"torch threads {info['torch_threads']}){gpu}; {info['platform']}; "
-        f"Python {info['python']}, torch {info['torch']}, scikit-learn "
-        f"{info['sklearn']}, numpy {info['numpy']}; commit {info['commit']}{dirty}; "
-        f"{info['date']}"
-    )
+    return text.format_map({**info, "gpu": gpu, "dirty": dirty})
 
 
 def status_mb(field):
@@ -229,14 +204,12 @@ def status_mb(field):
 
 
 class PeakMemory:
-    """The peak of a /proc/self/status field during a ``with`` block, in MB.
-
-    A thread reads ``field`` every ``interval`` seconds: ``"VmRSS"``, or
-    ``"RssAnon"`` to leave out a memory map's file-backed pages. ``before_mb``
-    is the value on entry, ``peak_mb`` the largest read; ``peak`` says when
-    it came (seconds after entry), in which ``phase`` (set by the caller) and
-    in which skdec functions of the main thread. ``gpu_mb`` is the peak GPU
-    memory torch allocated (None without CUDA).
+    """The peak of a /proc/self/status field during a ``with`` block, in MB,
+    read by a thread every ``interval`` seconds: ``"VmRSS"``, or ``"RssAnon"``
+    to leave out a memory map's file-backed pages. ``before_mb`` is the value
+    on entry, ``peak_mb`` the largest read; ``peak`` says when it came (seconds
+    after entry), in which ``phase`` (set by the caller) and in which skdec
+    functions of the main thread. ``gpu_mb``: torch's peak GPU memory, or None.
     """
 
     def __init__(self, field="VmRSS", interval=0.02):
@@ -250,16 +223,13 @@ class PeakMemory:
             return
         frame = sys._current_frames().get(self._main)
         stack = traceback.extract_stack(frame) if frame is not None else []
+        names = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack]
         where = [
-            f"{Path(f.filename).name}:{f.lineno} {f.name}"
-            for f in stack
+            name
+            for name, f in zip(names, stack, strict=True)
             if "skdec" in f.filename or "sklearn" in f.filename
         ][-6:]
-        if stack:
-            last = stack[-1]
-            where.append(
-                f"(innermost {Path(last.filename).name}:{last.lineno} {last.name})"
-            )
+        where += [f"(innermost {names[-1]})"] if stack else []
         seconds = time.perf_counter() - self._start
         self.peak_mb = value
         self.peak = {"seconds": seconds, "phase": self.phase, "where": where}
@@ -291,13 +261,11 @@ _REPORTED_STAGE = {"init": "kmeans", "overcluster": "training", "main": "trainin
 
 
 def history_seconds(estimator):
-    """Seconds from a fitted estimator's ``history_``, per stage and per unit.
-
-    ``stages``: sums per stage (pretraining, kmeans, clustering; IIC's
-    training). Per unit: the mean pretraining epoch, the k-means start, the
-    refresh of P (the first clustering record holds the refresh at step 0
-    alone) and a clustering step (the later records less one refresh each;
-    None when that is lost in the refreshes' own variation).
+    """Seconds from a fitted estimator's ``history_``: sums per stage
+    (pretraining, kmeans, clustering; IIC's training); the mean pretraining
+    epoch, the k-means start, the refresh of P (the first clustering record
+    holds the refresh at step 0 alone) and a clustering step (the later records
+    less one refresh each; None when that is lost in the refreshes' variation).
     """
     history = getattr(estimator, "history_", [])
     stages = {}
@@ -309,9 +277,8 @@ def history_seconds(estimator):
     epochs = [r["seconds"] for r in history if r["stage"].startswith("pretrain")]
     clustering = [r for r in history if r["stage"] == "clustering"]
     refresh = clustering[0]["seconds"] if clustering else None
-    steps = (
-        clustering[-1]["iteration"] - clustering[0]["iteration"] if clustering else 0
-    )
+    iterations = [r["iteration"] for r in clustering]
+    steps = iterations[-1] - iterations[0] if clustering else 0
     step_time = sum(r["seconds"] - refresh for r in clustering[1:])
     return {
         "stage_seconds": stages,

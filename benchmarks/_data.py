@@ -51,10 +51,9 @@ def load(name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test
         return {name: mnist_sized(5000, seed=seed)}
     if name == "imbalanced":
         X, y = _skdec_data.load_digits_scaled()
+        subsample = _skdec_data.subsample_imbalanced
         return {
-            f"digits_imbalanced_r{r}": _skdec_data.subsample_imbalanced(
-                X, y, r_min=r, random_state=seed
-            )
+            f"digits_imbalanced_r{r}": subsample(X, y, r_min=r, random_state=seed)
             for r in IMBALANCE_R_MIN
         }
     if name == "mnist":
@@ -115,11 +114,9 @@ def fashion_missing(fashion):
 
 
 def write_blobs(folder, n_samples, *, n_features=64, n_centers=10, seed=0):
-    """Blobs as ``X.npy`` (float32) and ``y.npy`` (int8) in ``folder``.
-
-    Centres have standard deviation 10 per feature and points unit standard
-    deviation around them (well separated); written 100,000 rows at a time.
-    """
+    """Blobs as ``X.npy`` (float32) and ``y.npy`` (int8) in ``folder``, written
+    100,000 rows at a time: centres of standard deviation 10 per feature and
+    points of unit standard deviation around them (well separated)."""
     folder = Path(folder)
     rng = np.random.default_rng(seed)
     centers = rng.normal(scale=10.0, size=(n_centers, n_features))

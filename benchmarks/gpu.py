@@ -49,9 +49,8 @@ def _ddp_worker(rank, world, port, X, out):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.cuda.set_device(rank)
     dist.init_process_group("nccl", rank=rank, world_size=world)
-    dec, result = _fit(
-        X[rank::world], pretrain_epochs=5, max_iter=200, device=f"cuda:{rank}"
-    )
+    params = dict(pretrain_epochs=5, max_iter=200, device=f"cuda:{rank}")
+    dec, result = _fit(X[rank::world], **params)
     weights = dec.module_.state_dict().values()
     out[rank] = {**result, "checksum": sum(float(v.double().sum()) for v in weights)}
     dist.destroy_process_group()

@@ -6,6 +6,7 @@ fresh process (``spawn``) by default, so its peak memory is its own. Writes
 """
 
 import argparse
+import functools
 import importlib.util
 import multiprocessing
 import shlex
@@ -60,22 +61,18 @@ def _dec_like(cls, **fixed):
 
 
 def _prefixed(cls, prefix):
-    """Factory taking only the overrides named ``prefix + parameter`` (and device).
-
-    IIC shares parameter names with DEC (``hidden_dims``, ``learning_rate``,
-    ``batch_size``) that mean other things, so its overrides are namespaced.
-    """
+    """:func:`_dec_like` of the overrides named ``prefix + parameter`` (and device):
+    IIC's ``hidden_dims``, ``learning_rate`` and ``batch_size`` are not DEC's."""
 
     def make(n_clusters, seed, overrides):
-        names = cls._get_param_names()
         kwargs = {
             key.removeprefix(prefix): value
             for key, value in overrides.items()
-            if key.startswith(prefix) and key.removeprefix(prefix) in names
+            if key.startswith(prefix)
         }
         if "device" in overrides:
             kwargs["device"] = overrides["device"]
-        return cls(n_clusters, random_state=seed, **kwargs)
+        return _dec_like(cls)(n_clusters, seed, kwargs)
 
     make.prefix = prefix
     return make
@@ -84,9 +81,7 @@ def _prefixed(cls, prefix):
 # Methods: name -> factory(n_clusters, seed, overrides) -> unfitted estimator;
 # each DEC-family method takes the --set overrides it has.
 METHODS = {
-    "kmeans": lambda k, seed, overrides: KMeans(
-        n_clusters=k, n_init=20, random_state=seed
-    ),
+    "kmeans": lambda k, seed, _: KMeans(n_clusters=k, n_init=20, random_state=seed),
     # With "dec" selected too, read off the dec fits (see StartPartition).
     "ae_kmeans": _dec_like(DECClusterer, max_iter=0),
     "dec": _dec_like(DECClusterer),
@@ -121,9 +116,8 @@ def _run_one(task):
     first (``task["derive_ae_kmeans"]``, see :class:`StartPartition`)."""
     with np.load(task["data"]) as data:
         X, y = data["X"], data["y"]
-    estimator = METHODS[task["method"]](
-        task["n_clusters"], task["seed"], task["overrides"]
-    )
+    make = METHODS[task["method"]]
+    estimator = make(task["n_clusters"], task["seed"], task["overrides"])
     if task["method"] in IMAGE_METHODS and task["image_shape"] is not None:
         estimator.set_params(image_shape=tuple(task["image_shape"]))
     start_partition = StartPartition()
@@ -193,7 +187,8 @@ def _run_tasks(tasks, *, subprocess):
     context = multiprocessing.get_context("spawn")
     bar = tqdm(tasks, desc="benchmark", unit="run", dynamic_ncols=True)
     for task in bar:
-        bar.set_description(f"{task['dataset']} {task['method']} seed={task['seed']}")
+        name = f"{task['dataset']} {task['method']} seed={task['seed']}"
+        bar.set_description(name)
         try:
             if subprocess:
                 # One process per fit, so no run inherits another's memory.
@@ -205,10 +200,7 @@ def _run_tasks(tasks, *, subprocess):
             error = f"{type(exc).__name__}: {exc}"
             methods = ["ae_kmeans"] * task["derive_ae_kmeans"] + [task["method"]]
             rows = [{**_task_key(task), "method": m, "error": error} for m in methods]
-            tqdm.write(
-                f"FAILED {task['dataset']} {task['method']} seed="
-                f"{task['seed']}: {error}"
-            )
+            tqdm.write(f"FAILED {name}: {error}")
         else:
             row = rows[-1]
             bar.set_postfix(acc=f"{row['acc']:.3f}", s=f"{row['fit_seconds']:.1f}")
@@ -225,15 +217,11 @@ def _parser():
     text = f"comma-separated, from {', '.join(METHODS)} (default: "
     text += f"{','.join(DEFAULT_METHODS)}); {', '.join(sorted(IMAGE_ONLY_METHODS))} "
     text += "run on image data sets only"
-    methods = comma_list(METHODS)
-    parser.add_argument(
-        "--methods", type=methods, default=[*DEFAULT_METHODS], help=text
-    )
+    add = parser.add_argument
+    add("--methods", type=comma_list(METHODS), default=[*DEFAULT_METHODS], help=text)
     add_set_argument(parser, help_extra="; every DEC-family method takes those it has")
     text = "fit in this process (faster to start; peak memory includes earlier runs)"
-    parser.add_argument(
-        "--no-subprocess", dest="subprocess", action="store_false", help=text
-    )
+    add("--no-subprocess", dest="subprocess", action="store_false", help=text)
     return parser
 
 
@@ -271,13 +259,11 @@ def _check_arguments(parser, args, overrides):
         parser.error(f"{', '.join(methods)} run on image data only ({images}).")
     known = set()
     for method in methods:
-        estimator = check_overrides(
-            parser, "--set", lambda o, m=method: METHODS[m](2, 0, o), overrides
-        )
+        make = functools.partial(METHODS[method], 2, 0)
         prefix = getattr(METHODS[method], "prefix", "")
+        estimator = check_overrides(parser, make, overrides)
         known |= {prefix + name for name in estimator.get_params(deep=False)}
-        if prefix:
-            known.add("device")
+        known |= {"device"} if prefix else set()
     if unknown := ", ".join(key for key in overrides if key not in known):
         parser.error(f"--set {unknown}: no selected method has such a parameter.")
     check_data_arguments(parser, args)

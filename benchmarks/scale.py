@@ -13,7 +13,6 @@ function the main thread was in.
 """
 
 import argparse
-import functools
 import json
 import os
 import socket
@@ -42,7 +41,7 @@ from benchmarks._common import (
     warm_up,
 )
 from benchmarks._data import write_blobs, write_corpus
-from benchmarks.tables import scale_markdown, write_results
+from benchmarks.tables import MARKDOWN, write_results
 from skdec import DECClusterer
 
 WHICH = ("memmap", "sparse", "table", "table2")
@@ -52,9 +51,8 @@ SPARSE_TARGET_MB = 1536
 SMALL_NET = {"hidden_dims": (32,), "latent_dim": 5, "pretrain_epochs": 1}
 SMALL_NET.update(batch_size=1024, max_iter=300, n_init=3, random_state=0)
 # The network of the sparse measurement: small enough for minutes on 1 core.
-SPARSE_NET = {"hidden_dims": (256,), "latent_dim": 10, "pretrain_epochs": 2}
-SPARSE_NET.update(batch_size=256, max_iter=60, update_interval=30, n_init=3)
-SPARSE_NET.update(random_state=0)
+SPARSE_NET = {**SMALL_NET, "hidden_dims": (256,), "latent_dim": 10}
+SPARSE_NET.update(pretrain_epochs=2, batch_size=256, max_iter=60, update_interval=30)
 TABLE_SIZES = (10_000, 70_000, 1_000_000)
 
 
@@ -87,20 +85,17 @@ def measure(spec):
         warm_up("cpu")
 
     estimator = DECClusterer(spec["params"].pop("n_clusters"), **spec["params"])
-    model = estimator
-    if spec.get("pipeline") == "tfidf":
-        model = make_pipeline(TfidfTransformer(), estimator)
+    tfidf = spec.get("pipeline") == "tfidf"
+    model = make_pipeline(TfidfTransformer(), estimator) if tfidf else estimator
+    seconds = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with PeakMemory("RssAnon") as memory:
-            memory.phase = "fit"
-            start = time.perf_counter()
-            model.fit(X)
-            fit_seconds = time.perf_counter() - start
-            memory.phase = "predict"
-            start = time.perf_counter()
-            labels = model.predict(X)
-            predict_seconds = time.perf_counter() - start
+            for phase in ("fit", "predict"):  # labels: predict's
+                memory.phase = phase
+                start = time.perf_counter()
+                labels = getattr(model, phase)(X)
+                seconds[phase] = time.perf_counter() - start
     y = np.load(spec["y"])[rows]
     return {
         "world": world,
@@ -118,8 +113,8 @@ def measure(spec):
         # fit's leftovers, if any, count as added).
         "peak_anon_added_mb": memory.peak_mb - after_data,
         "peak": memory.peak,
-        "fit_seconds": fit_seconds,
-        "predict_seconds": predict_seconds,
+        "fit_seconds": seconds["fit"],
+        "predict_seconds": seconds["predict"],
         **history_seconds(estimator),
         "n_iter": int(estimator.n_iter_),
         "ari_predict": float(adjusted_rand_score(y, labels)),
@@ -208,6 +203,5 @@ def main(argv=None):
     for which in WHICH if args.which == "all" else (args.which,):
         print(f"scale: {which} ...", flush=True)
         results = {"machine": info, "command": command, "results": run(which, args)}
-        markdown = functools.partial(scale_markdown, which)
-        write_results(args.output / f"{which}.json", results, markdown)
+        write_results(args.output / f"{which}.json", results, MARKDOWN[which])
     return 0

@@ -172,24 +172,21 @@ def main(argv=None):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer.")
     overrides = dict(args.set)
-    params = check_overrides(parser, "--set", lambda o: DECClusterer(**o), overrides)
-    params = params.get_params()
+    estimator = check_overrides(parser, lambda o: DECClusterer(**o), overrides)
+    params = estimator.get_params()
     device = resolve_device(params["device"])
     results = {
         "machine": machine_info(),
         "command": "python -m benchmarks speed " + shlex.join(argv),
         "overrides": overrides,
     }
+    timing = dict(repeats=args.repeats, device=device)
     if "epoch" in args.parts:
-        results["epoch"] = measure_epoch(
-            params, n_samples=args.epoch_samples, repeats=args.repeats, device=device
-        )
+        results["epoch"] = measure_epoch(params, n_samples=args.epoch_samples, **timing)
     if "refresh" in args.parts:
         X, _ = _data.mnist_sized(args.big_samples, mnist=args.mnist)
         source = "generated" if args.mnist is None else "MNIST"
-        results["refresh"] = measure_refresh(
-            params, X, source=source, repeats=args.repeats, device=device
-        )
+        results["refresh"] = measure_refresh(params, X, source=source, **timing)
     output = args.output or default_output("speed-")
     write_results(output / "speed.json", results, speed_markdown)
     return int("epoch" in results and not results["epoch"]["passed"])

@@ -1,17 +1,10 @@
-"""How the start limits DEC: partitions of the pretrained embedding and
-clustering stages from several starts.
-
-Per data set and seed, one pretrained autoencoder (cached by
-:class:`~benchmarks._callbacks.PretrainCache`) and ``DECClusterer`` fits
-from it with ``max_iter=--steps`` and ``tol=0`` (so every stage runs all its
-steps; where DEC's ``tol`` would have stopped is read off the refreshes):
-
-- partitions of the embedding: DEC's k-means start, the k-means optimum
-  (``n_init=20``), Lloyd's algorithm from the class means and the nearest
-  class mean (both oracles: they use the labels), and N2D's UMAP + Gaussian
-  mixture (``init="manifold"``'s partition, with umap-learn);
-- clustering stages from the k-means start, from Lloyd's partition (oracle,
-  ``init`` its centroids) and from the manifold start.
+"""How the start limits DEC. Per data set and seed, one pretrained autoencoder
+(cached by :class:`~benchmarks._callbacks.PretrainCache`); partitions of its
+embedding (DEC's k-means start, the k-means optimum, Lloyd from the class
+means and the nearest class mean, both oracles, and N2D's UMAP + Gaussian
+mixture with umap-learn); and clustering stages with ``max_iter=--steps``,
+``tol=0`` (where ``tol`` would stop is read off the refreshes) from the
+k-means, Lloyd (oracle) and manifold starts.
 """
 
 import argparse
@@ -47,12 +40,8 @@ def _score(y, labels, Z=None):
     result = {key: scores(y, labels)[key] for key in ("acc", "nmi")}
     if Z is not None:
         Z = np.asarray(Z, dtype=np.float64)
-        result["inertia"] = float(
-            sum(
-                ((Z[labels == j] - Z[labels == j].mean(0)) ** 2).sum()
-                for j in set(labels)
-            )
-        )
+        parts = [Z[labels == j] for j in set(labels)]
+        result["inertia"] = float(sum(((p - p.mean(0)) ** 2).sum() for p in parts))
     return result
 
 
@@ -125,20 +114,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks starts")
     add_data_arguments(parser, ("digits", "fashion"), ["digits", "fashion"], seeds=(0,))
     parser.add_argument("--steps", type=int, default=3000, help="clustering steps")
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=RESULTS_DIR / "tmp-starts-cache",
-        help="folder of pretrained autoencoders (default: benchmarks/results/"
-        "tmp-starts-cache, ignored by git); empty it after changing skdec's training",
-    )
+    text = "folder of pretrained autoencoders (default: benchmarks/results/tmp-starts-"
+    text += "cache, ignored by git); empty it after changing skdec's training"
+    cache = RESULTS_DIR / "tmp-starts-cache"
+    parser.add_argument("--cache", type=Path, default=cache, help=text)
     parser.add_argument("--no-manifold", action="store_true", help="skip UMAP")
     add_set_argument(parser, help_extra="; of DECClusterer (not max_iter, tol or init)")
     args = parser.parse_args(argv)
     overrides = dict(args.set)
     for key in set(_FIXED) & set(overrides):
         parser.error(f"--set {key}: set by the study.")
-    check_overrides(parser, "--set", lambda o: DECClusterer(**o), overrides)
+    check_overrides(parser, lambda o: DECClusterer(**o), overrides)
     check_data_arguments(parser, args)
     if args.steps < 1:
         parser.error("--steps must be a positive integer.")

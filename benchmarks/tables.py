@@ -1,9 +1,6 @@
-"""The one table writer: markdown from the benchmarks' results JSON.
-
-Every command writes its JSON, then the markdown this module makes of it;
-``python -m benchmarks table PATH...`` rewrites the markdown of results
-files (or of every one in a folder) from their JSON.
-"""
+"""The one table writer: every command writes its results JSON, then the
+markdown this module makes of it; ``python -m benchmarks table PATH...``
+rewrites the markdown of results files (or of every one in a folder)."""
 
 import argparse
 import functools
@@ -56,13 +53,17 @@ def _f(value, digits=3):
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def aggregate(rows):
-    """Mean and sample standard deviation over seeds per (data set, method).
+def suite_aggregates(results):
+    """Mean and sample standard deviation over seeds per data set and method,
+    in the order asked; failed runs are counted and left out."""
+    datasets = {name: i for i, name in enumerate(results["datasets"])}
+    methods = {name: i for i, name in enumerate(results["methods"])}
 
-    Failed runs are counted and left out; groups keep the order of the runs.
-    """
+    def order(row):
+        return datasets.get(row["dataset"], 1e9), methods.get(row["method"], 1e9)
+
     groups = {}
-    for row in rows:
+    for row in sorted(results["runs"], key=order):
         groups.setdefault((row["dataset"], row["method"]), []).append(row)
     summaries = []
     for (dataset, method), group in groups.items():
@@ -79,17 +80,6 @@ def aggregate(rows):
             summary[f"{name}_max"] = max(values) if values else None
         summaries.append(summary)
     return summaries
-
-
-def suite_aggregates(results):
-    """:func:`aggregate` of a suite's runs, by data set and method as asked."""
-    datasets = {name: i for i, name in enumerate(results["datasets"])}
-    methods = {name: i for i, name in enumerate(results["methods"])}
-    runs = sorted(
-        results["runs"],
-        key=lambda r: (datasets.get(r["dataset"], 1e9), methods.get(r["method"], 1e9)),
-    )
-    return aggregate(runs)
 
 
 def _cells(s):
@@ -111,6 +101,7 @@ def suite_markdown(results):
     """The suite's table, one row per data set and method, and IIC's heads."""
     where = "in fresh subprocesses" if results["subprocess"] else "in-process"
     runs = results["runs"]
+    derived = {r["method"]: r["derived_from"] for r in runs if "derived_from" in r}
     lines = [
         "# skdec benchmark",
         "",
@@ -127,9 +118,7 @@ def suite_markdown(results):
             f"- {method}: read off the {source} fits (the partition their "
             "clustering stage starts from), not fitted apart; fit s is the "
             "time to that point, and no memory is measured"
-            for method, source in {
-                r["method"]: r["derived_from"] for r in runs if "derived_from" in r
-            }.items()
+            for method, source in derived.items()
         ),
         "",
         "ACC, NMI and ARI are mean ± standard deviation over seeds; fit s is the "
@@ -141,14 +130,9 @@ def suite_markdown(results):
     header = ["dataset", "method", "ACC", "NMI", "ARI", "fit s", "peak MB"]
     lines += table(header, rows)
     if heads := [r for r in runs if r.get("head_acc")]:
-        lines += [
-            "",
-            "## Heads (IIC)",
-            "",
-            "ACC of the head chosen without labels (lowest loss), of the best and "
-            "worst head of the same fit, and their spread.",
-            "",
-        ]
+        text = "ACC of the head chosen without labels (lowest loss), of the best "
+        text += "and worst head of the same fit, and their spread."
+        lines += ["", "## Heads (IIC)", "", text, ""]
         rows = [
             [r["dataset"], r["method"], r["seed"], f"{r['acc']:.3f}"]
             + [f"{x:.3f}" for x in (max(h), min(h), max(h) - min(h))]
@@ -168,28 +152,23 @@ def suite_markdown(results):
     return "\n".join(lines) + "\n"
 
 
-def _settings(overrides):
-    text = ", ".join(f"{key}={value!r}" for key, value in overrides.items())
-    return "defaults + " + text if overrides else "defaults"
-
-
 def speed_markdown(results):
     """The speed report: epoch ratio against plain torch, refresh of P."""
+    settings = ", ".join(f"{k}={v!r}" for k, v in results["overrides"].items())
+    settings = "defaults + " + settings if settings else "defaults"
     lines = [
         "# skdec speed",
         "",
         f"- Machine: {machine_summary(results['machine'])}",
         f"- Command: `{results['command']}`",
-        f"- DECClusterer settings: {_settings(results['overrides'])}",
+        f"- DECClusterer settings: {settings}",
     ]
     if epoch := results.get("epoch"):
+        loops = {"skdec `pretrain_end_to_end`": "skdec", "hand-written": "reference"}
         rows = [
             [name, f"{epoch[f'{key}_median_seconds']:.3f}"]
             + [", ".join(f"{s:.3f}" for s in epoch[f"{key}_seconds"])]
-            for name, key in (
-                ("skdec `pretrain_end_to_end`", "skdec"),
-                ("hand-written", "reference"),
-            )
+            for name, key in loops.items()
         ]
         lines += [
             "",
@@ -329,10 +308,8 @@ def scale_markdown(which, results):
     if which == "table":
         runs = combine_repeats(runs)
         n = max((r["n_repeats"] for r in runs if "n_repeats" in r), default=1)
-        lines += [
-            f"Median over {n} fresh processes per size (peak memory: the largest).",
-            "",
-        ]
+        text = f"Median over {n} fresh processes per size (peak memory: the largest)."
+        lines += [text, ""]
     runs = [r if "error" in r else _with_derived(r) for r in runs]
     header, cells = zip(*SCALE_COLUMNS[which], strict=True)
     rows = [

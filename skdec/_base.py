@@ -476,13 +476,19 @@ class _BaseDeepClusterer(
         return self
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, *, module=None):
         """Load an estimator written by :meth:`save`.
 
         Parameters
         ----------
         path : str or path-like
             File written by :meth:`save` from an estimator of this class.
+
+        module : torch.nn.Module class or instance, default=None
+            Needed for a model fitted with a user's network (``module=...``)
+            and only then: that network's class, built with the saved
+            ``module__`` parameters, or an instance of the same
+            architecture. The file holds the weights, never the code.
 
         Returns
         -------
@@ -492,7 +498,7 @@ class _BaseDeepClusterer(
         """
         from ._persist import load_estimator
 
-        return load_estimator(path, cls)
+        return load_estimator(path, cls, module=module)
 
     def __getstate__(self):
         # Pickle the module from the CPU so GPU-trained models load anywhere.

@@ -201,6 +201,23 @@ class DECClusterer(_BaseDEC):
     verbose : int, default=0
         0 prints nothing; 1 or more shows progress bars.
 
+    module : torch.nn.Module class or instance, default=None
+        Your own network instead of the built-in autoencoder: any
+        ``torch.nn.Module`` with ``encode(x)`` returning the embedding and,
+        where the input is reconstructed (pretraining, IDEC), ``decode(z)``.
+        A class is built in every fit as ``module(n_features=...,
+        **module__params)``, its ``module__<name>`` parameters being
+        estimator parameters (``get_params``, ``set_params``,
+        ``GridSearchCV``) and its initial weights following
+        ``random_state``; an instance is copied, never changed, so a
+        pretrained encoder with ``pretrain_epochs=0`` is clustered as it is
+        (no decoder needed). With ``module``, ``hidden_dims``,
+        ``latent_dim`` and ``conv_channels`` are not used and
+        ``image_shape`` serves ``augment`` only; ``pretrain="layerwise"`` is
+        refused. A module may define ``rescale_embedding(factor)`` to fold
+        ``embedding_scale`` into its weights; otherwise the embedding is
+        multiplied by the factor. See :ref:`user_module`.
+
     callbacks : list or None, default=None
         Objects whose methods the training loops call after each record of
         ``history_`` (and when fit or a stage begins or ends), to watch
@@ -318,6 +335,8 @@ class DECClusterer(_BaseDEC):
         "embedding_scale": [Interval(Real, 0, None, closed="neither"), None],
         "init": [StrOptions({"kmeans", "manifold"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        # Checked in fit, with the data: a class or an instance of nn.Module.
+        "module": "no_validation",
         **_BaseDeepClusterer._parameter_constraints,
     }
 
@@ -351,7 +370,9 @@ class DECClusterer(_BaseDEC):
         device="auto",
         random_state=None,
         verbose=0,
+        module=None,
         callbacks=None,
+        **kwargs,
     ):
         self.n_clusters = n_clusters
         self.n_clusters_range = n_clusters_range
@@ -380,4 +401,6 @@ class DECClusterer(_BaseDEC):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.module = module
         self.callbacks = callbacks
+        self._set_module_params(kwargs)

@@ -29,6 +29,8 @@ from ._networks import (
     augmentation,
     build_autoencoder,
     build_dec_module,
+    build_user_module,
+    check_user_module,
     dec_module_config,
 )
 from ._nn import DECModule
@@ -65,7 +67,13 @@ class _BaseDEC(_BaseDeepClusterer):
     # -- fitting ------------------------------------------------------------
 
     def _check_fit_data(self, X, n_samples):
-        if not isinstance(self.init, str):
+        if self.module is not None:
+            check_user_module(
+                self.module,
+                needs_decoder=self._trains_reconstruction(),
+                pretrain=self.pretrain,
+            )
+        elif not isinstance(self.init, str):
             check_init_array(self.init, self.n_clusters, self.latent_dim)
         if self.n_clusters == "auto":
             check_n_clusters_range(self.n_clusters_range, n_samples)
@@ -87,6 +95,35 @@ class _BaseDEC(_BaseDeepClusterer):
                     "pretrains 'end_to_end'."
                 )
 
+    def _trains_reconstruction(self):
+        """Whether fit calls the network's ``decode``: pretraining or IDEC."""
+        pretrains = self.pretrain is not None and self.pretrain_epochs > 0
+        return pretrains or self._reconstruction_gamma() is not None
+
+    def _module_params(self):
+        """The ``module__`` parameters, without their prefix."""
+        return {
+            name.removeprefix("module__"): value
+            for name, value in vars(self).items()
+            if name.startswith("module__")
+        }
+
+    def _network(self, n_features, setup):
+        """The autoencoder this fit trains: the user's ``module`` or built-in."""
+        if self.module is not None:
+            seed = setup.init_generator.initial_seed()
+            return build_user_module(
+                self.module, n_features, self._module_params(), seed
+            )
+        return build_autoencoder(
+            n_features,
+            hidden_dims=_check_widths(self.hidden_dims, "hidden_dims"),
+            latent_dim=self.latent_dim,
+            image_shape=_check_image_shape(self.image_shape, n_features),
+            conv_channels=self.conv_channels,
+            generator=setup.init_generator,
+        )
+
     def _augmentation(self):
         """DEC-DA's random shifts and rotations, or None without ``augment``."""
         return augmentation(self.image_shape) if self.augment else None
@@ -100,14 +137,7 @@ class _BaseDEC(_BaseDeepClusterer):
                 "n_clusters_search='clustering' does not run data-parallel; "
                 "use n_clusters_search='kmeans' or distributed=False."
             )
-        autoencoder = build_autoencoder(
-            X.shape[1],
-            hidden_dims=_check_widths(self.hidden_dims, "hidden_dims"),
-            latent_dim=self.latent_dim,
-            image_shape=_check_image_shape(self.image_shape, X.shape[1]),
-            conv_channels=self.conv_channels,
-            generator=setup.init_generator,
-        ).to(setup.device)
+        autoencoder = self._network(X.shape[1], setup).to(setup.device)
         # One model: every rank starts from rank 0's weights.
         comm.broadcast_module(autoencoder)
         self._pretrain(autoencoder, X, setup)
@@ -152,6 +182,9 @@ class _BaseDEC(_BaseDeepClusterer):
         candidate chosen by ``n_clusters_criterion``.
         """
         comm = setup.comm
+        if self.module is not None and not isinstance(self.init, str):
+            # The user's network decides the embedding's width.
+            check_init_array(self.init, self.n_clusters, embedding.shape[1])
         seed = _seed(setup.rng)
         sample = kmeans_sample(embedding, seed, comm)
         if self.n_clusters != "auto":
@@ -330,11 +363,69 @@ class _BaseDEC(_BaseDeepClusterer):
     _saved_values = (*_BaseDeepClusterer._saved_values, "n_clusters_")
 
     def _module_config(self):
-        return dec_module_config(self.module_)
+        user_params = None
+        if self.module is not None:
+            user_params = {
+                "n_features": int(self.n_features_in_),
+                "params": self._module_params(),
+            }
+        return dec_module_config(self.module_, user_params)
 
     @classmethod
-    def _build_module(cls, config):
-        return build_dec_module(config)
+    def _build_module(cls, config, module=None):
+        return build_dec_module(config, module)
+
+    # -- the module__ parameters (skorch's convention) -------------------------
+
+    def _set_module_params(self, kwargs):
+        """Keep the ``module__`` keyword arguments of ``__init__`` as parameters."""
+        for name, value in kwargs.items():
+            if not name.startswith("module__"):
+                raise TypeError(
+                    f"{type(self).__name__}() got an unexpected keyword "
+                    f"argument {name!r}; only module__<name> parameters are "
+                    "passed on, to the user's module."
+                )
+            setattr(self, name, value)
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator, the ``module__`` ones included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored for the ``module__`` parameters; as in scikit-learn
+            otherwise.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        params.update(
+            (name, value)
+            for name, value in vars(self).items()
+            if name.startswith("module__")
+        )
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, ``module__<name>`` ones (for the user's module) included.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator
+            The estimator.
+        """
+        for name in [name for name in params if name.startswith("module__")]:
+            setattr(self, name, params.pop(name))
+        return super().set_params(**params)
 
     # -- scikit-learn plumbing ------------------------------------------------
 

@@ -42,7 +42,7 @@ class IDECClusterer(_BaseDEC):
 image_shape, conv_channels, augment, latent_dim, alpha, pretrain, \
 pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, \
 pretrain_optimizer, pretrain_learning_rate, embedding_scale, init, n_init, \
-distributed, device, random_state, verbose, callbacks
+distributed, device, random_state, verbose, module, callbacks
         As in :class:`DECClusterer`, with the same defaults.
 
     Attributes
@@ -134,7 +134,9 @@ distributed, device, random_state, verbose, callbacks
         device="auto",
         random_state=None,
         verbose=0,
+        module=None,
         callbacks=None,
+        **kwargs,
     ):
         self.n_clusters = n_clusters
         self.gamma = gamma
@@ -164,7 +166,9 @@ distributed, device, random_state, verbose, callbacks
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.module = module
         self.callbacks = callbacks
+        self._set_module_params(kwargs)
 
     def _reconstruction_gamma(self):
         return float(self.gamma)

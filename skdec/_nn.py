@@ -156,3 +156,19 @@ class DECModule(nn.Module):
     def forward(self, x):
         z = self.autoencoder.encode(x)
         return z, log_soft_assignment(z, self.centroids, self.alpha)
+
+    def stage_parameters(self, reconstruction):
+        """What the clustering stage trains: the encoder and the centroids,
+        and the decoder too when the loss reconstructs (IDEC).
+
+        A network without separate ``encoder_layers`` (a user's) gives all
+        its parameters: those the loss does not reach get no gradient, and
+        the optimiser leaves them as they are.
+        """
+        autoencoder = self.autoencoder
+        if not hasattr(autoencoder, "encoder_layers"):
+            return [*autoencoder.parameters(), self.centroids]
+        parameters = [*autoencoder.encoder_layers.parameters(), self.centroids]
+        if reconstruction:
+            parameters += autoencoder.decoder_layers.parameters()
+        return parameters

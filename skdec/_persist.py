@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._networks import ModuleRequiredError
+
 FORMAT_NAME = "skdec"
 FORMAT_VERSION = 1
 
@@ -90,6 +92,11 @@ def _params_metadata(est):
                 UserWarning,
             )
             notes.append(f"{name} was a {type(value).__name__} instance")
+            value = None
+        if name == "module" and value is not None:
+            # A user's network is code: the file records only its module__
+            # parameters and weights, and load takes the network again.
+            notes.append("module was a user's network, passed again to load")
             value = None
         if name == "callbacks" and value is not None:
             # Code that watched training: not part of the model, and code is
@@ -355,11 +362,13 @@ def _names(path, metadata, name):
     return value
 
 
-def _restore_params(path, metadata, cls):
+def _restore_params(path, metadata, cls, module):
     params = dict(_field(path, metadata, "params", dict))
     tuple_params = _names(path, metadata, "tuple_params")
     array_params = _names(path, metadata, "array_params")
-    unknown = sorted(set(params) - set(cls._get_param_names()))
+    # module__ parameters belong to a user's network (checked when it is built).
+    routed = {name for name in params if name.startswith("module__")}
+    unknown = sorted(set(params) - set(cls._get_param_names()) - routed)
     if unknown:
         raise ValueError(
             f"{path!r} holds parameters {unknown} that {cls.__name__} does not have."
@@ -370,6 +379,17 @@ def _restore_params(path, metadata, cls):
     for name in array_params:
         if isinstance(params.get(name), list):
             params[name] = np.asarray(params[name])
+    if params.get("module") is not None:
+        raise ValueError(
+            f"{path!r} names a module ({params['module']!r}); a model file "
+            "never names code, so it is refused."
+        )
+    if module is not None:
+        if "module" not in cls._get_param_names():
+            raise ValueError(
+                f"{cls.__name__} builds its own network: load takes no module."
+            )
+        params["module"] = module
     est = cls(**params)
     try:
         # Same checks as fit: a tampered parameter is refused here, not later.
@@ -379,11 +399,14 @@ def _restore_params(path, metadata, cls):
     return est
 
 
-def _restore_module(path, metadata, cls, arrays):
+def _restore_module(path, metadata, cls, arrays, user_module=None):
     """The module rebuilt from the config, with the file's weights loaded."""
     config = _field(path, metadata, "module_config", dict)
+    extra = {} if user_module is None else {"module": user_module}
     try:
-        module = cls._build_module(config)
+        module = cls._build_module(config, **extra)
+    except ModuleRequiredError as exc:
+        raise ValueError(f"{path!r}: {exc}") from None
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ValueError(
             f"{path!r} is corrupted: cannot rebuild the network from its "
@@ -497,7 +520,7 @@ def _resolve_class(path, saved_class, cls):
     return known[saved_class]
 
 
-def load_estimator(path, cls=None):
+def load_estimator(path, cls=None, module=None):
     """Load an estimator written by :func:`save_estimator`.
 
     The file is read with ``allow_pickle=False``: a pickle, a ``torch.save``
@@ -515,6 +538,12 @@ def load_estimator(path, cls=None):
         class that saved the file. None takes the class named in the file,
         which must be one of skdec's public estimators (a subclass of your
         own is loaded with its own ``load``).
+
+    module : torch.nn.Module class or instance, default=None
+        The user's network of a model fitted with ``module=...``: its class
+        (built with the saved ``module__`` parameters) or an instance of the
+        same architecture, into which the saved weights are loaded. The file
+        never names code, so it cannot import or run any.
 
     Returns
     -------
@@ -542,11 +571,12 @@ def load_estimator(path, cls=None):
     metadata = _parse_metadata(path, arrays)
     cls = _resolve_class(path, metadata.get("class"), cls)
 
-    est = _restore_params(path, metadata, cls)
+    est = _restore_params(path, metadata, cls, module)
     n_features_in = _field(path, metadata, "n_features_in", int)
     if isinstance(n_features_in, bool) or n_features_in < 1:
         raise ValueError(f"{path!r} is corrupted: n_features_in={n_features_in}.")
-    module = _restore_module(path, metadata, cls, arrays)
+    user_module = module
+    module = _restore_module(path, metadata, cls, arrays, user_module)
     fitted_arrays = _restore_arrays(path, metadata, cls, arrays)
     feature_names = _restore_feature_names(path, arrays, n_features_in)
     values = _field(path, metadata, "values", dict)

@@ -217,7 +217,7 @@ def pretrain(
         stage = "pretrain_end_to_end"
     if not stopped:
         _fit_reconstruction(
-            autoencoder,
+            lambda x: autoencoder.decode(autoencoder.encode(x)),
             autoencoder.parameters(),
             X,
             stage=stage,
@@ -331,9 +331,7 @@ def train_clustering(
         "clustering", module=module, generator=generator, history=hooks.history
     ):
         return ClusteringOutcome(module, 0, True)
-    parameters = [*module.autoencoder.encoder_layers.parameters(), module.centroids]
-    if gamma is not None:
-        parameters += module.autoencoder.decoder_layers.parameters()
+    parameters = module.stage_parameters(reconstruction=gamma is not None)
     optimizer = make_optimizer("sgd", parameters, learning_rate)
     batches = endless_minibatches(len(X), batch_size, generator, device, X.device)
     want_labels = hooks.wants("on_record")

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
+from torch import nn
 
 # A network small enough that a fit takes well under a second on 2 CPU cores.
 # Narrow networks train with Adam: SGD at its "auto" rate 1.0 suits wide ones
@@ -53,3 +54,23 @@ def blobs():
     )
     X = (X - X.min(0)) / (X.max(0) - X.min(0))
     return X.astype(np.float32), y
+
+
+class TinyAutoencoder(nn.Module):
+    """A user's autoencoder (``module=``): ``n_features`` comes from the
+    estimator, ``width`` and ``latent`` are ``module__`` parameters."""
+
+    def __init__(self, n_features, width=16, latent=2):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(n_features, width), nn.ReLU(), nn.Linear(width, latent)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent, width), nn.ReLU(), nn.Linear(width, n_features)
+        )
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z)

@@ -16,6 +16,10 @@ to obtain the data sets used to evaluate Deep Embedded Clustering:
   below perfect.
 - :func:`make_topic_corpus` generates a sparse TF-IDF matrix of documents
   drawn from a few topics, DEC's text setting (REUTERS) at any size.
+- :func:`make_single_cell_counts` generates single-cell-like RNA counts
+  (negative binomial, cell types of unequal size with marker genes), and
+  :func:`preprocess_counts` runs the usual preprocessing before clustering
+  (normalisation, log1p, highly variable genes, scaling).
 - :func:`subsample_imbalanced` reproduces the class-imbalance experiment of the
   DEC paper (Xie et al., 2016).
 - :func:`load_digits_scaled` returns scikit-learn's bundled digits scaled to
@@ -29,13 +33,16 @@ from ._samples_generator import (
     make_topic_corpus,
     subsample_imbalanced,
 )
+from ._single_cell import make_single_cell_counts, preprocess_counts
 
 __all__ = [
     "load_digits_scaled",
     "load_fashion_mnist",
     "load_mnist",
     "make_nonlinear_blobs",
+    "make_single_cell_counts",
     "make_topic_corpus",
+    "preprocess_counts",
     "read_idx",
     "subsample_imbalanced",
 ]

@@ -1,7 +1,7 @@
 """``python -m benchmarks [COMMAND] ...``: the one runner of the benchmarks.
 
-Commands: ``suite`` (the default: :mod:`benchmarks.run`), ``speed``,
-``scale``, ``gpu``, ``starts`` and ``table`` (markdown from results JSON).
+Commands: ``suite`` (the default: :mod:`benchmarks.run`), ``speed``, ``scale``,
+``gpu``, ``starts``, ``single_cell`` and ``table`` (markdown from results JSON).
 ``python -m benchmarks COMMAND --help`` lists each one's options.
 """
 
@@ -9,7 +9,7 @@ import importlib
 import sys
 
 # Command -> its module in benchmarks/ (whose main(argv) runs it).
-COMMANDS = {"suite": "run", "table": "tables"}
+COMMANDS = {"suite": "run", "table": "tables", "single_cell": "single_cell"}
 COMMANDS.update({name: name for name in ("speed", "scale", "gpu", "starts")})
 
 

@@ -94,6 +94,13 @@ def scenario_train(rank, out):
     callbacks = [StopAtFirstRefresh()] if rank == 1 else None
     stopped = _tiny(callbacks=callbacks).fit(X)
     out["stopped_n_iter"] = stopped.n_iter_
+    # A user's network trains data-parallel like the built-in one.
+    from tests.conftest import TinyAutoencoder
+
+    user = _tiny(module=TinyAutoencoder, module__width=8).fit(X)
+    out["user_weights"] = {
+        k: v.double().sum().item() for k, v in user.module_.state_dict().items()
+    }
     out["stopped_weights"] = {
         k: v.double().sum().item() for k, v in stopped.module_.state_dict().items()
     }

@@ -654,3 +654,17 @@ def test_the_package_imports_only_its_dependencies():
     imported = set().union(*map(_imported_packages, package.glob("**/*.py")))
     outside = imported - ALLOWED_IMPORTS - set(sys.stdlib_module_names)
     assert not outside, f"skdec imports {sorted(outside)}"
+
+
+def test_a_model_with_a_users_network_is_refused_clearly(data_files, blobs, capsys):
+    from .conftest import TinyAutoencoder
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dec = DECClusterer(3, **TINY, module=TinyAutoencoder, random_state=0)
+        dec.fit(blobs[0]).save(data_files / "user.skdec")
+    status, _, err = run(
+        ["predict", data_files / "user.skdec", data_files / "X.npy"], capsys
+    )
+    assert status == 2
+    assert "user's network" in err and "command line cannot load" in err

@@ -95,6 +95,11 @@ def test_class_split_shards_are_clustered_jointly(trained):
     assert all(r["again_equals"] for r in trained)
 
 
+def test_a_users_network_ends_the_same_on_every_rank(trained):
+    assert trained[0]["user_weights"] == trained[1]["user_weights"]
+    assert any("network" in name for name in trained[0]["user_weights"])
+
+
 def test_a_callback_on_one_rank_ends_the_stage_on_every_rank(trained):
     assert [r["stopped_n_iter"] for r in trained] == [0, 0]
     assert trained[0]["stopped_weights"] == trained[1]["stopped_weights"]

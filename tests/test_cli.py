@@ -654,3 +654,12 @@ def test_the_package_imports_only_its_dependencies():
     imported = set().union(*map(_imported_packages, package.glob("**/*.py")))
     outside = imported - ALLOWED_IMPORTS - set(sys.stdlib_module_names)
     assert not outside, f"skdec imports {sorted(outside)}"
+
+
+def test_code_parameters_are_not_options():
+    # callbacks (and a user's module) are Python objects: no command line
+    # option can give them.
+    fit = build_parser()._subparsers._group_actions[0].choices["fit"]
+    options = {option for action in fit._actions for option in action.option_strings}
+    assert "--callbacks" not in options and "--module" not in options
+    assert "--n-clusters" in options

@@ -176,6 +176,11 @@ def _option_type(constraints):
     return _checked(parse, metavar), metavar
 
 
+# Parameters that take Python objects (code), which a command line cannot
+# give: they are left at their defaults.
+_CODE_PARAMETERS = {"callbacks", "module"}
+
+
 def _add_estimator_options(parser, cls, *, required=("n_clusters",)):
     """One ``--option`` per parameter of ``cls.__init__``."""
     helps = _parameter_help(cls)
@@ -186,7 +191,9 @@ def _add_estimator_options(parser, cls, *, required=("n_clusters",)):
         f"help(skdec.{cls.__name__}) for details.",
     )
     for name, param in inspect.signature(cls.__init__).parameters.items():
-        if name == "self":
+        if name == "self" or name in _CODE_PARAMETERS:
+            continue
+        if param.kind is param.VAR_KEYWORD:
             continue
         if name in _OPTION_FORMS:
             parser_, metavar = _OPTION_FORMS[name]

@@ -668,3 +668,12 @@ def test_a_model_with_a_users_network_is_refused_clearly(data_files, blobs, caps
     )
     assert status == 2
     assert "user's network" in err and "command line cannot load" in err
+
+
+def test_code_parameters_are_not_options():
+    # callbacks (and a user's module) are Python objects: no command line
+    # option can give them.
+    fit = build_parser()._subparsers._group_actions[0].choices["fit"]
+    options = {option for action in fit._actions for option in action.option_strings}
+    assert "--callbacks" not in options and "--module" not in options
+    assert "--n-clusters" in options

@@ -12,7 +12,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import kneighbors_graph
 
 from benchmarks import _common as common
-from benchmarks.tables import table, write_results
+from benchmarks.tables import table, to_jsonable, write_results
 from skdec import DECClusterer
 from skdec.datasets import make_single_cell_counts, preprocess_counts
 
@@ -53,7 +53,7 @@ def main(argv=None):
     common.add_set_argument(parser, help_extra="; DEC's")
     args = parser.parse_args(argv)
     common.check_overrides(parser, lambda o: DECClusterer(**o), sets := dict(args.set))
-    results = dict(machine=common.machine_info(), overrides=sets, runs=[])
+    results = dict(machine=common.machine_info(), overrides=to_jsonable(sets), runs=[])
     results["command"] = "python -m benchmarks single_cell " + " ".join(argv or [])
     output = (args.output or common.default_output()) / "single_cell.json"
     for n_cells in args.cells:

@@ -14,7 +14,7 @@ import pytest
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 
-from benchmarks import _data, run, scale, speed, tables
+from benchmarks import _data, run, scale, single_cell, speed, tables
 from benchmarks.__main__ import main as benchmarks_main
 from benchmarks._callbacks import PretrainCache, StartPartition
 from benchmarks._common import parse_assignment
@@ -660,3 +660,26 @@ def test_committed_tables_are_made_from_their_json(folder, tmp_path):
     for path in (RESULTS / folder).rglob("*.json"):
         markdown = tables.MARKDOWN[path.stem](json.loads(path.read_text()))
         assert markdown == path.with_suffix(".md").read_text(), path
+
+
+def test_single_cell_smoke(tmp_path):
+    leiden = importlib.util.find_spec("leidenalg") is not None
+    argv = ["single_cell", "--cells", "300", "--output", str(tmp_path), *TINY]
+    assert benchmarks_main(argv) in (0, None)
+    results = json.loads((tmp_path / "single_cell.json").read_text())
+    runs = {row["method"]: row for row in results["runs"]}
+    assert sorted(runs) == ["dec", "kmeans", "leiden"][: 2 + leiden]
+    assert runs["dec"]["n_cells"] == 300 and runs["dec"]["seed"] == 0
+    assert results["overrides"]["hidden_dims"] == [16]
+    for row in runs.values():
+        assert -1 <= row["ari"] <= 1 and 0 <= row["nmi"] <= 1 and row["seconds"] > 0
+    assert runs["kmeans"]["n_clusters_found"] == 8 and runs["kmeans"]["ari"] > 0.2
+    markdown = (tmp_path / "single_cell.md").read_text()
+    assert markdown == single_cell.markdown(results)
+    assert "| 300 | kmeans | 0 |" in markdown
+
+
+@pytest.mark.parametrize("path", sorted(RESULTS.glob("single-cell/*/single_cell.json")))
+def test_committed_single_cell_tables_are_made_from_their_json(path):
+    markdown = single_cell.markdown(json.loads(path.read_text()))
+    assert markdown == path.with_suffix(".md").read_text()

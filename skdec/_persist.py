@@ -93,15 +93,10 @@ def _params_metadata(est):
             )
             notes.append(f"{name} was a {type(value).__name__} instance")
             value = None
-        if name == "module" and value is not None:
-            # A user's network is code: the file records only its module__
-            # parameters and weights, and load takes the network again.
-            notes.append("module was a user's network, passed again to load")
-            value = None
-        if name == "callbacks" and value is not None:
-            # Code that watched training: not part of the model, and code is
-            # never stored. The loaded estimator has callbacks=None.
-            notes.append("callbacks were not saved")
+        if name in ("module", "callbacks") and value is not None:
+            # Code is never stored: load takes a user's network again (its
+            # module__ parameters and weights are kept); callbacks are gone.
+            notes.append(f"{name} was not saved")
             value = None
         params[name] = _jsonable_param(name, value)
         if isinstance(value, tuple):
@@ -366,9 +361,11 @@ def _restore_params(path, metadata, cls, module):
     params = dict(_field(path, metadata, "params", dict))
     tuple_params = _names(path, metadata, "tuple_params")
     array_params = _names(path, metadata, "array_params")
-    # module__ parameters belong to a user's network (checked when it is built).
-    routed = {name for name in params if name.startswith("module__")}
-    unknown = sorted(set(params) - set(cls._get_param_names()) - routed)
+    # module__ parameters belong to a user's network, checked when it is built.
+    known = set(cls._get_param_names())
+    unknown = sorted(
+        n for n in params if n not in known and not n.startswith("module__")
+    )
     if unknown:
         raise ValueError(
             f"{path!r} holds parameters {unknown} that {cls.__name__} does not have."
@@ -542,8 +539,7 @@ def load_estimator(path, cls=None, module=None):
     module : torch.nn.Module class or instance, default=None
         The user's network of a model fitted with ``module=...``: its class
         (built with the saved ``module__`` parameters) or an instance of the
-        same architecture, into which the saved weights are loaded. The file
-        never names code, so it cannot import or run any.
+        same architecture. The file never names code to import or run.
 
     Returns
     -------
@@ -575,8 +571,7 @@ def load_estimator(path, cls=None, module=None):
     n_features_in = _field(path, metadata, "n_features_in", int)
     if isinstance(n_features_in, bool) or n_features_in < 1:
         raise ValueError(f"{path!r} is corrupted: n_features_in={n_features_in}.")
-    user_module = module
-    module = _restore_module(path, metadata, cls, arrays, user_module)
+    network = _restore_module(path, metadata, cls, arrays, module)
     fitted_arrays = _restore_arrays(path, metadata, cls, arrays)
     feature_names = _restore_feature_names(path, arrays, n_features_in)
     values = _field(path, metadata, "values", dict)
@@ -601,5 +596,5 @@ def load_estimator(path, cls=None, module=None):
     est.n_features_in_ = n_features_in
     if feature_names is not None:
         est.feature_names_in_ = feature_names
-    est.module_ = module
+    est.module_ = network
     return est

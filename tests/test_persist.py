@@ -248,10 +248,12 @@ class GammaDEC(DECClusterer):
 
 # scikit-learn reads parameter names from the signature, which may not hold
 # **params: spell out the parent's parameters plus gamma.
+_PARENT = list(inspect.signature(DECClusterer.__init__).parameters.values())
 GammaDEC.__init__.__signature__ = inspect.signature(DECClusterer.__init__).replace(
     parameters=[
-        *inspect.signature(DECClusterer.__init__).parameters.values(),
+        *_PARENT[:-1],
         inspect.Parameter("gamma", inspect.Parameter.KEYWORD_ONLY, default=0.1),
+        _PARENT[-1],  # **kwargs: the module__ parameters
     ]
 )
 

@@ -187,6 +187,11 @@ def cluster(
     subset with the cells (``adata[mask]``), ``uns`` is not, so a soft
     assignment kept in ``uns`` would no longer match the cells of a subset.
 
+    With ``copy=False``, a view (``adata[mask]``) becomes an AnnData of its
+    own when the results are written, as with scanpy's tools (anndata warns
+    with an ``ImplicitModificationWarning``); the AnnData it was a view of is
+    left untouched.
+
     Examples
     --------
     >>> import anndata

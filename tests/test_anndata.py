@@ -153,6 +153,15 @@ def test_copy_true_leaves_adata_untouched(adata):
     _check_written(copied, dec)
 
 
+@pytest.mark.filterwarnings("ignore::anndata.ImplicitModificationWarning")
+def test_a_view_becomes_its_own_anndata(adata):
+    view = adata[:60]
+    dec = cluster(view, _tiny())
+    assert not view.is_view and view.n_obs == 60
+    _check_written(view, dec)
+    assert "dec" not in adata.obs and not adata.obsm and not adata.uns
+
+
 def test_default_estimator_is_a_dec_clusterer(monkeypatch, adata):
     # The defaults (the paper's network, 200 epochs) are too slow for a
     # test: replace the class cluster() builds by a tiny one.

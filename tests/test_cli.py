@@ -650,7 +650,7 @@ def _imported_packages(path):
 # scikit-learn's set_output and pandas' Parquet reader may import.
 ALLOWED_IMPORTS = {
     "numpy", "scipy", "sklearn", "torch", "joblib", "tqdm",
-    "matplotlib", "pandas", "pyarrow", "polars", "umap", "skdec",
+    "matplotlib", "pandas", "pyarrow", "polars", "umap", "anndata", "skdec",
 }  # fmt: skip
 
 

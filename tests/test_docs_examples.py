@@ -14,7 +14,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
-PUBLIC_MODULES = ["skdec", "skdec.metrics", "skdec.datasets", "skdec.plotting"]
+PUBLIC_MODULES = [
+    "skdec",
+    "skdec.metrics",
+    "skdec.datasets",
+    "skdec.plotting",
+    "skdec.callbacks",
+    "skdec.anndata",
+]
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)

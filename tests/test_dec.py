@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skdec import DECClusterer, _dec_base, _nn, _train
+from skdec import DECClusterer, _nn, _train
 from skdec._distributed import LocalComm
 from skdec._hooks import Hooks
 from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer, silhouette_scorer
@@ -244,22 +244,24 @@ def test_n_clusters_auto_finds_the_true_number():
     assert adjusted_rand_score(y, dec.labels_) > 0.95
 
 
-def test_n_clusters_criterion_is_the_one_used(blobs, monkeypatch):
+def test_n_clusters_criterion_is_the_one_used(blobs):
     X, _ = blobs
-    seen = []
-    real = _dec_base.select_n_clusters
 
-    def spy(Z, candidates, **kwargs):
-        seen.append(kwargs["criterion"])
-        return real(Z, candidates, **kwargs)
+    def scores(criterion):
+        dec = _fit(
+            X,
+            n_clusters="auto",
+            n_clusters_range=(2, 4),
+            n_clusters_criterion=criterion,
+        )
+        # Both criteria are largest at the chosen k.
+        assert dec.n_clusters_scores_.argmax() == dec.n_clusters_ - 2
+        return dec.n_clusters_scores_
 
-    monkeypatch.setattr(_dec_base, "select_n_clusters", spy)
-    dec = _fit(
-        X, n_clusters="auto", n_clusters_range=(2, 4), n_clusters_criterion="silhouette"
-    )
-    assert seen == ["silhouette"]
-    # The silhouette is largest at the chosen k.
-    assert dec.n_clusters_scores_.argmax() == dec.n_clusters_ - 2
+    silhouette, calinski_harabasz = scores("silhouette"), scores("calinski_harabasz")
+    # Same fit up to the criterion: only the scores' kind differs.
+    assert np.all(np.abs(silhouette) <= 1)
+    assert np.all(calinski_harabasz > 1)
     with pytest.raises(InvalidParameterError, match="n_clusters_criterion"):
         _fit(X, n_clusters="auto", n_clusters_criterion="gap")
 

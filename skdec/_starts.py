@@ -137,7 +137,7 @@ def manifold_start(embedding, n_clusters, seed):
     except ImportError:
         raise ImportError(
             "init='manifold' needs the optional package umap-learn: "
-            'pip install "skdec[manifold]"'
+            'pip install "skdec[manifold]" (or pip install umap-learn)'
         ) from None
     from sklearn.mixture import GaussianMixture
 

@@ -7,7 +7,6 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.cluster import KMeans
-from sklearn.datasets import make_blobs
 
 from skdec import DECClusterer, IICClusterer
 from skdec.anndata import cluster
@@ -23,12 +22,8 @@ def _tiny(**params):
 
 
 @pytest.fixture
-def data():
-    X, y = make_blobs(
-        n_samples=120, centers=3, n_features=6, cluster_std=0.5, random_state=0
-    )
-    X = (X - X.min(0)) / (X.max(0) - X.min(0))
-    return X.astype(np.float32), y
+def data(blobs):
+    return blobs
 
 
 @pytest.fixture
@@ -187,7 +182,7 @@ def test_other_estimators(adata):
     kmeans = KMeans(3, n_init=2, random_state=0)
     cluster(adata, kmeans, key_added="km")
     assert adata.obs["km"].cat.categories.tolist() == ["0", "1", "2"]
-    assert "km_proba" not in adata.obsm and adata.obsm["X_km"].shape == (120, 3)
+    assert "km_proba" not in adata.obsm and adata.obsm["X_km"].shape == (adata.n_obs, 3)
 
 
 def test_fits_the_given_object_not_a_clone(adata):

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin
 
+from benchmarks._common import scores
 from benchmarks.tables import to_jsonable
 
 # Parameters that do not change pretraining: fits differing only in these
@@ -99,3 +101,39 @@ class Refreshes:
             if self.points:
                 changed = float(np.mean(labels != self.points[-1][1]))
             self.points.append((record["iteration"], labels, changed))
+
+
+class PretrainCheckpoints:
+    """Every ``every`` pretraining epochs, k-means (``n_init`` restarts, seeded)
+    on the embedding of all of ``X``, scored against ``y``: ``points`` holds
+    ``{"epoch", "seconds", "acc", "nmi", "ari"}``, ``seconds`` the fit's time
+    so far without the checkpoints', which ``spent`` sums."""
+
+    def __init__(self, X, y, every, *, n_init=10):
+        self.X, self.y, self.every, self.n_init = X, y, every, n_init
+        self.points, self.spent, self.begin = [], 0.0, None
+
+    def on_fit_begin(self, estimator, X):
+        self.begin = time.perf_counter()
+
+    def on_record(self, estimator, record, module=None, **state):
+        if not record["stage"].startswith("pretrain") or module is None:
+            return
+        if (record["epoch"] + 1) % self.every:
+            return
+        start = time.perf_counter()
+        device = next(module.parameters()).device
+        chunks = []
+        with torch.no_grad():
+            for i in range(0, len(self.y), 4096):
+                rows = self.X[i : i + 4096]
+                rows = rows.toarray() if hasattr(rows, "toarray") else rows
+                rows = torch.as_tensor(rows, dtype=torch.float32, device=device)
+                chunks.append(module.encode(rows).cpu())
+        Z = torch.cat(chunks)
+        labels = KMeans(len(set(self.y)), n_init=self.n_init, random_state=0)
+        labels = labels.fit_predict(Z.numpy())
+        seconds = start - self.begin - self.spent
+        self.points.append({"epoch": record["epoch"] + 1, "seconds": seconds})
+        self.points[-1].update(scores(self.y, labels))
+        self.spent += time.perf_counter() - start

@@ -22,8 +22,9 @@ IMBALANCE_R_MIN = (0.1, 0.3, 0.5, 0.7)
 IMAGE_DATASETS = {"digits", "imbalanced", "mnist", "fashion"}
 SUITE_DATASETS = (
     *("digits", "synthetic", "synthetic784", "imbalanced", "wine"),
-    *("breast_cancer", "mnist", "fashion"),
+    *("breast_cancer", "text", "mnist", "fashion"),
 )
+TEXT_SAMPLES = 2000  # documents of the "text" data set (TF-IDF, sparse)
 
 
 def _standardised(name):
@@ -56,6 +57,9 @@ def load(name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test
             f"digits_imbalanced_r{r}": subsample(X, y, r_min=r, random_state=seed)
             for r in IMBALANCE_R_MIN
         }
+    if name == "text":
+        X, y = _skdec_data.make_topic_corpus(TEXT_SAMPLES, random_state=seed)
+        return {name: (X.tocsr().astype(np.float32), y)}
     if name == "mnist":
         return {name: _skdec_data.load_mnist(mnist)}
     if name == "fashion":
@@ -63,6 +67,31 @@ def load(name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test
         X, y = _skdec_data.load_fashion_mnist(fashion, subset=fashion_subset)
         return {f"fashion_{fashion_subset}": (X.reshape(len(X), -1), y)}
     raise ValueError(f"unknown data set {name!r}")
+
+
+def save_task_data(stem, X, y):
+    """Save ``X`` (dense or sparse) and ``y`` for a benchmark's worker
+    processes; returns the path :func:`load_task_data` reads."""
+    import scipy.sparse as sp
+
+    path = Path(f"{stem}.npz")
+    if sp.issparse(X):
+        sp.save_npz(path, X.tocsr(), compressed=False)
+        np.save(Path(f"{stem}-y.npy"), y)
+    else:
+        np.savez(path, X=X, y=y)
+    return path
+
+
+def load_task_data(path):
+    """``(X, y)`` as :func:`save_task_data` wrote them."""
+    import scipy.sparse as sp
+
+    labels = Path(str(path).removesuffix(".npz") + "-y.npy")
+    if labels.exists():
+        return sp.load_npz(path), np.load(labels)
+    with np.load(path) as data:
+        return data["X"], data["y"]
 
 
 def load_one(name, **kwargs):
@@ -96,7 +125,7 @@ def image_shape(name, n_features):
 
 def subsample(X, y, n_samples):
     """A stratified subsample of ``n_samples`` rows (for smoke runs)."""
-    n = min(n_samples, len(X))
+    n = min(n_samples, X.shape[0])
     return resample(X, y, n_samples=n, replace=False, stratify=y, random_state=0)
 
 

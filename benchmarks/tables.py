@@ -143,6 +143,8 @@ def suite_markdown(results):
         lines += table(header, rows)
     if results.get("stopped_early"):
         lines += ["", f"Stopped early: {results['stopped_early']}"]
+    if results.get("note"):
+        lines += ["", f"Note: {results['note']}"]
     if errors := [r for r in runs if "error" in r]:
         lines += ["", "## Failed runs", ""]
         lines += [
@@ -366,8 +368,64 @@ def starts_markdown(results):
     return "\n".join(lines) + "\n"
 
 
+def _mean_std(values, digits=3):
+    values = np.asarray(values, dtype=float)
+    std = values.std(ddof=1) if len(values) > 1 else 0.0
+    return f"{values.mean():.{digits}f} ± {std:.{digits}f}"
+
+
+def time_to_quality_markdown(results):
+    """Per data set and configuration: AE + k-means and DEC, mean ± std over
+    seeds, and DEC's seconds against the first configuration's."""
+    lines = [
+        "# Time to a good clustering",
+        "",
+        f"- Machine: {machine_summary(results['machine'])}",
+        *(f"- Command: `{command}`" for command in results["commands"]),
+        f"- Configurations: {results['configs']}; overrides: {results['overrides']}",
+        "- Mean ± std over seeds; seconds exclude the checkpoints' k-means; "
+        "'time' is DEC's seconds over the first configuration's.",
+        "",
+    ]
+    header = ["dataset", "config", "seeds", "epochs", "AE+KM ACC", "AE+KM s"]
+    header += ["DEC ACC", "DEC NMI", "DEC ARI", "DEC s", "time"]
+    rows = []
+    for dataset in dict.fromkeys(r["dataset"] for r in results["runs"]):
+        first = None
+        for config in results["configs"]:
+            runs = [
+                r
+                for r in results["runs"]
+                if r["dataset"] == dataset and r["config"] == config
+            ]
+            if not runs:
+                continue
+            seconds = np.mean([r["dec"]["seconds"] for r in runs])
+            first = seconds if first is None else first
+            ae, dec = [r["ae_kmeans"] for r in runs], [r["dec"] for r in runs]
+            row = [dataset, config, ",".join(str(r["seed"]) for r in runs)]
+            row += [",".join(sorted({str(r["pretrain_epochs"]) for r in runs}))]
+            row += [_mean_std([a["acc"] for a in ae])]
+            row += [_mean_std([a["seconds"] for a in ae], 1)]
+            row += [_mean_std([d[key] for d in dec]) for key in ("acc", "nmi", "ari")]
+            row += [_mean_std([d["seconds"] for d in dec], 1), f"{seconds / first:.2f}"]
+            rows.append(row)
+    lines += table(header, rows)
+    per_seed = [
+        [r["dataset"], r["config"], r["seed"], f"{r['dec']['acc']:.3f}"]
+        + [f"{r['dec']['nmi']:.3f}", f"{r['dec']['seconds']:.1f}", r["n_iter"]]
+        for r in results["runs"]
+    ]
+    header = ["dataset", "config", "seed", "DEC ACC", "DEC NMI", "DEC s", "steps"]
+    lines += ["", "Per seed:", "", *table(header, per_seed)]
+    if results.get("note"):
+        lines += ["", f"Note: {results['note']}"]
+    return "\n".join(lines) + "\n"
+
+
 MARKDOWN = {
     "results": suite_markdown,
+    "time_to_quality": time_to_quality_markdown,
     "speed": speed_markdown,
     "starts": starts_markdown,
     **{w: functools.partial(scale_markdown, w) for w in SCALE_COLUMNS},

@@ -50,7 +50,12 @@ from ._starts import (
     on_main,
     place_start,
 )
-from ._train import auto_pretrain_learning_rate, pretrain, train_clustering
+from ._train import (
+    auto_pretrain_learning_rate,
+    auto_pretraining,
+    pretrain,
+    train_clustering,
+)
 
 # ---------------------------------------------------------------------------
 # Shared base
@@ -97,7 +102,7 @@ class _BaseDEC(_BaseDeepClusterer):
 
     def _trains_reconstruction(self):
         """Whether fit calls the network's ``decode``: pretraining or IDEC."""
-        pretrains = self.pretrain is not None and self.pretrain_epochs > 0
+        pretrains = self.pretrain is not None and self.pretrain_epochs != 0
         return pretrains or self._reconstruction_gamma() is not None
 
     def _module_params(self):
@@ -302,6 +307,9 @@ class _BaseDEC(_BaseDeepClusterer):
     def _pretrain(self, autoencoder, X, setup):
         if self.pretrain is None or self.pretrain_epochs == 0:
             return
+        batch_size, epochs = auto_pretraining(
+            len(X), self.pretrain_batch_size, self.pretrain_epochs, setup.comm
+        )
         optimizer = self.pretrain_optimizer
         if optimizer == "auto":
             optimizer = "adam" if setup.low_power else "sgd"
@@ -312,8 +320,8 @@ class _BaseDEC(_BaseDeepClusterer):
             autoencoder,
             X,
             method=self.pretrain,
-            epochs=self.pretrain_epochs,
-            batch_size=self.batch_size,
+            epochs=epochs,
+            batch_size=batch_size,
             learning_rate=learning_rate,
             optimizer=optimizer,
             dropout=self.dropout,

@@ -41,8 +41,9 @@ class IDECClusterer(_BaseDEC):
     n_clusters_range, n_clusters_criterion, n_clusters_search, hidden_dims, \
 image_shape, conv_channels, augment, latent_dim, alpha, pretrain, \
 pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, \
-pretrain_optimizer, pretrain_learning_rate, embedding_scale, init, n_init, \
-distributed, device, random_state, verbose, module, callbacks
+pretrain_batch_size, pretrain_optimizer, pretrain_learning_rate, \
+embedding_scale, init, n_init, distributed, device, random_state, verbose, \
+module, callbacks
         As in :class:`DECClusterer`, with the same defaults.
 
     Attributes
@@ -118,12 +119,13 @@ distributed, device, random_state, verbose, module, callbacks
         latent_dim=10,
         alpha=1.0,
         pretrain="end_to_end",
-        pretrain_epochs=200,
+        pretrain_epochs="auto",
         dropout=0.2,
         max_iter=2000,
         update_interval=30,
         tol=1e-3,
         batch_size=256,
+        pretrain_batch_size="auto",
         learning_rate=0.1,
         pretrain_optimizer="auto",
         pretrain_learning_rate="auto",
@@ -156,6 +158,7 @@ distributed, device, random_state, verbose, module, callbacks
         self.update_interval = update_interval
         self.tol = tol
         self.batch_size = batch_size
+        self.pretrain_batch_size = pretrain_batch_size
         self.learning_rate = learning_rate
         self.pretrain_optimizer = pretrain_optimizer
         self.pretrain_learning_rate = pretrain_learning_rate

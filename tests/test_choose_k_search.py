@@ -18,6 +18,7 @@ SEARCH = {
     "latent_dim": 3,
     "pretrain_epochs": 100,
     "batch_size": 32,
+    "pretrain_batch_size": 32,
     "max_iter": 60,
 }
 

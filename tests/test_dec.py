@@ -235,6 +235,7 @@ def test_n_clusters_auto_finds_the_true_number():
         latent_dim=3,
         pretrain_epochs=200,
         batch_size=64,
+        pretrain_batch_size=64,
     )
     assert dec.n_clusters_ == 4
     np.testing.assert_array_equal(dec.n_clusters_candidates_, [2, 3, 4, 5, 6, 7])
@@ -358,6 +359,42 @@ def test_auto_pretrain_learning_rate_rule():
     assert rate == pytest.approx(1 / 16)
     assert auto_pretrain_learning_rate("sgd", torch.zeros(3, 2), local) == 1.0
     assert auto_pretrain_learning_rate("adam", standardised, local) == 1e-3
+
+
+def test_auto_pretraining_rule():
+    from skdec._train import auto_pretraining
+
+    local = LocalComm()
+    # Small data: DEC-keras' 200 epochs of 256 rows.
+    assert auto_pretraining(4999, "auto", "auto", local) == (256, 200)
+    # Large data: at least 3,000 steps of 64 rows, at least 20 epochs.
+    assert auto_pretraining(5000, "auto", "auto", local) == (64, 38)
+    assert auto_pretraining(10_000, "auto", "auto", local) == (64, 20)
+    assert auto_pretraining(70_000, "auto", "auto", local) == (64, 20)
+    # A given value is kept; the other follows the rule with it.
+    assert auto_pretraining(10_000, 256, "auto", local) == (256, 75)
+    assert auto_pretraining(10_000, "auto", 5, local) == (64, 5)
+    assert auto_pretraining(100, 8, "auto", local) == (8, 200)
+
+
+def test_auto_pretraining_is_dec_keras_on_small_data(blobs):
+    X, _ = blobs
+    params = dict(pretrain_optimizer="sgd", max_iter=0)
+    auto = _fit(X, pretrain_epochs="auto", pretrain_batch_size="auto", **params)
+    keras = _fit(X, pretrain_epochs=200, pretrain_batch_size=256, **params)
+    np.testing.assert_array_equal(auto.transform(X), keras.transform(X))
+    stage = [r for r in auto.history_ if r["stage"] == "pretrain_end_to_end"]
+    assert len(stage) == 200
+
+
+def test_pretraining_uses_pretrain_batch_size_alone(blobs):
+    X, _ = blobs
+    params = dict(pretrain_epochs=3, max_iter=0)
+    base = _fit(X, **params).transform(X)
+    other_clustering_batch = _fit(X, batch_size=16, **params).transform(X)
+    other_pretrain_batch = _fit(X, pretrain_batch_size=16, **params).transform(X)
+    np.testing.assert_array_equal(base, other_clustering_batch)
+    assert not np.allclose(base, other_pretrain_batch)
 
 
 # ---------------------------------------------------------------------------

@@ -651,10 +651,66 @@ def test_starts_study_smoke(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
 
 
+def test_time_to_quality_smoke_and_combine(tmp_path):
+    common = [
+        *("--datasets", "wine", "--seeds", "0", "--max-samples", "60"),
+        *("--every", "10", "--set", "hidden_dims=(8,)", "--set", "latent_dim=2"),
+        *("--set", "pretrain_epochs=20", "--set", "max_iter=5", "--set", "n_init=1"),
+    ]
+    for config in ("default", "pretrain200"):
+        argv = ["time_to_quality", *common, "--configs", config]
+        assert benchmarks_main([*argv, "--output", str(tmp_path / config)]) == 0
+    default = json.loads((tmp_path / "default" / "time_to_quality.json").read_text())
+    (run_,) = default["runs"]
+    # --set reaches the defaults; pretrain200 keeps its own epochs.
+    assert run_["pretrain_epochs"] == 20
+    assert [p["epoch"] for p in run_["checkpoints"]] == [10, 20]
+    seconds = [p["seconds"] for p in run_["checkpoints"]]
+    assert 0 < seconds[0] < seconds[1] <= run_["ae_kmeans"]["seconds"]
+    assert run_["ae_kmeans"]["seconds"] <= run_["dec"]["seconds"]
+    assert {"acc", "nmi", "ari"} <= set(run_["dec"]) & set(run_["checkpoints"][0])
+    assert (tmp_path / "default" / "time_to_quality.png").stat().st_size > 0
+
+    parts = [
+        str(tmp_path / c / "time_to_quality.json") for c in ("default", "pretrain200")
+    ]
+    argv = ["time_to_quality", "--combine", *parts, "--output", str(tmp_path / "both")]
+    assert benchmarks_main(argv) == 0
+    both = json.loads((tmp_path / "both" / "time_to_quality.json").read_text())
+    assert [r["config"] for r in both["runs"]] == ["default", "pretrain200"]
+    assert [r["pretrain_epochs"] for r in both["runs"]] == [20, 200]
+    assert len(both["commands"]) == 3
+    markdown = (tmp_path / "both" / "time_to_quality.md").read_text()
+    assert "| wine | pretrain200 | 0 | 200 |" in markdown
+    assert (tmp_path / "both" / "time_to_quality.png").exists()
+
+
+def test_task_data_round_trips_dense_and_sparse(tmp_path):
+    import scipy.sparse as sp
+
+    X = np.arange(12, dtype=np.float32).reshape(4, 3)
+    y = np.array([0, 1, 0, 1])
+    for name, data in (("dense", X), ("sparse", sp.csr_matrix(X))):
+        X_back, y_back = _data.load_task_data(
+            _data.save_task_data(tmp_path / name, data, y)
+        )
+        assert sp.issparse(X_back) == sp.issparse(data)
+        np.testing.assert_array_equal(
+            X_back.toarray() if sp.issparse(X_back) else X_back, X
+        )
+        np.testing.assert_array_equal(y_back, y)
+
+
 @pytest.mark.parametrize(
     "folder",
     sorted(p.parent.name for p in RESULTS.glob("*/results.json"))
-    + ["speed", "speed-adam", "scale"],
+    + [
+        "speed",
+        "speed-adam",
+        "scale",
+        "time-to-quality-fashion",
+        "time-to-quality-levers",
+    ],
 )
 def test_committed_tables_are_made_from_their_json(folder, tmp_path):
     for path in (RESULTS / folder).rglob("*.json"):

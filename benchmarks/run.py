@@ -38,6 +38,7 @@ from benchmarks._common import (
     scores,
     warm_up,
 )
+from benchmarks._peers import N2D, UmapGmm
 from benchmarks.tables import (
     suite_aggregates,
     suite_markdown,
@@ -100,6 +101,10 @@ METHODS = {
     "dec_conv": _dec_like(DECClusterer),
     "dec_da": _dec_like(DECClusterer, augment=True, conv_channels=None),
     "dec_conv_da": _dec_like(DECClusterer, augment=True),
+    # The peers (issue 23): UMAP of the input + a Gaussian mixture, and N2D
+    # (the pretrained embedding + UMAP + the mixture) with the --set values.
+    "umap_gmm": lambda k, seed, _: UmapGmm(k, random_state=seed),
+    "n2d": _dec_like(N2D),
     # IIC's own defaults, plus the --set values prefixed "iic_"; image data
     # sets are given as images, other data as plain features.
     "iic": _prefixed(IICClusterer, "iic_"),
@@ -110,7 +115,10 @@ DEFAULT_METHODS = ("kmeans", "ae_kmeans", "dec")
 IMAGE_ONLY_METHODS = {"dec_conv", "dec_da", "dec_conv_da"}
 IMAGE_METHODS = IMAGE_ONLY_METHODS | {"iic"}
 # Methods that need a package skdec does not depend on: method -> module.
-OPTIONAL_PACKAGES = {"dec_manifold": "umap", "idec_manifold": "umap"}
+OPTIONAL_PACKAGES = {
+    **{"dec_manifold": "umap", "idec_manifold": "umap"},
+    **{"umap_gmm": "umap", "n2d": "umap"},
+}
 # Modules installed under another name: module -> name for pip.
 _PIP_NAMES = {"umap": "umap-learn"}
 

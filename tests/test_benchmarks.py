@@ -739,3 +739,21 @@ def test_single_cell_smoke(tmp_path):
 def test_committed_single_cell_tables_are_made_from_their_json(path):
     markdown = single_cell.markdown(json.loads(path.read_text()))
     assert markdown == path.with_suffix(".md").read_text()
+
+
+def test_peers_cluster_and_take_decs_parameters(blobs):
+    pytest.importorskip("umap")
+    from sklearn.metrics import adjusted_rand_score
+
+    from benchmarks._peers import N2D, UmapGmm
+
+    X, y = blobs
+    peer = UmapGmm(3, n_components=2, random_state=0).fit(X)
+    assert adjusted_rand_score(y, peer.labels_) > 0.9
+    n2d = N2D(3, hidden_dims=(16,), latent_dim=3, pretrain_epochs=4, random_state=0)
+    n2d.fit(X)
+    # The --set overrides reach its pretraining; its labels are the mixture's.
+    assert sum(r["stage"].startswith("pretrain") for r in n2d.history_) == 4
+    assert n2d.labels_.shape == (len(X),) and n2d.n_iter_ == 0
+    assert set(np.unique(n2d.labels_)) <= {0, 1, 2}
+    assert run.OPTIONAL_PACKAGES["umap_gmm"] == run.OPTIONAL_PACKAGES["n2d"] == "umap"

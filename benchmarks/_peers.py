@@ -1,0 +1,64 @@
+"""The methods a user would pick instead of DEC, as estimators the suite runs
+beside it (issue 23): UMAP of the input then a Gaussian mixture, and N2D
+(the pretrained autoencoder's embedding, then UMAP, then the mixture).
+Both need umap-learn."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.mixture import GaussianMixture
+
+from benchmarks._callbacks import StartPartition
+from skdec import DECClusterer
+
+
+class UmapGmm(ClusterMixin, BaseEstimator):
+    """UMAP of ``X`` (``n_components``, ``n_neighbors``, ``min_dist``), then a
+    full-covariance Gaussian mixture of ``n_clusters`` components."""
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        n_components=10,
+        n_neighbors=20,
+        min_dist=0.0,
+        random_state=None,
+    ):
+        self.n_clusters = n_clusters
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        import umap
+
+        reducer = umap.UMAP(
+            n_components=self.n_components,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            random_state=self.random_state,
+        )
+        self.embedding_ = reducer.fit_transform(X)
+        mixture = GaussianMixture(
+            self.n_clusters, covariance_type="full", random_state=self.random_state
+        )
+        self.labels_ = mixture.fit_predict(self.embedding_)
+        return self
+
+
+class N2D(DECClusterer):
+    """N2D's recipe on skdec's pretrained autoencoder: the partition that
+    ``DECClusterer(init="manifold")`` starts from (UMAP of the embedding to
+    ``n_clusters`` dimensions, 20 neighbours, ``min_dist=0``, a Gaussian
+    mixture), read off a fit that stops there. Takes DECClusterer's
+    parameters; ``init`` and ``max_iter`` are set by the recipe."""
+
+    def fit(self, X, y=None):
+        start = StartPartition()
+        params = self.get_params(deep=False)
+        params.update(init="manifold", max_iter=0, callbacks=[start])
+        dec = DECClusterer(**params).fit(X)
+        self.labels_ = np.asarray(start.posterior).argmax(axis=1)
+        self.history_, self.module_, self.n_iter_ = dec.history_, dec.module_, 0
+        return self

@@ -110,7 +110,7 @@ class DECClusterer(_BaseDEC):
         fine-tuning). "auto" is DEC-keras' 200 on fewer than 5,000 rows;
         from 5,000 rows on, enough epochs for 3,000 steps, at least 20 (20
         for 10,000 rows or more), which kept the accuracy on Fashion-MNIST
-        at a third of the time (see the
+        in under a third of the time (see the
         :ref:`design notes <design-time-to-quality>`). The paper counts 50k
         iterations per layer on MNIST.
 

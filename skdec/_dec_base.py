@@ -308,7 +308,7 @@ class _BaseDEC(_BaseDeepClusterer):
         if self.pretrain is None or self.pretrain_epochs == 0:
             return
         batch_size, epochs = auto_pretraining(
-            len(X), self.pretrain_batch_size, self.pretrain_epochs, setup.comm
+            X.shape[0], self.pretrain_batch_size, self.pretrain_epochs, setup.comm
         )
         optimizer = self.pretrain_optimizer
         if optimizer == "auto":

@@ -44,8 +44,8 @@ _MAX_SGD_RATE_TIMES_POWER = 0.25
 # pretrain_batch_size="auto" and pretrain_epochs="auto": DEC-keras' 200
 # epochs of 256 rows on small data; from LARGE_DATA_ROWS rows on, at least
 # LARGE_DATA_STEPS steps of 64 rows and at least 20 epochs, which kept the
-# accuracy there at a third of the time, where on small data 64-row batches
-# lost it (design notes, design-time-to-quality).
+# accuracy there in under a third of the time, where on small data 64-row
+# batches lost it (design notes, design-time-to-quality).
 LARGE_DATA_ROWS = 5000
 LARGE_DATA_STEPS = 3000
 PAPER_PRETRAINING = (256, 200)  # rows per batch, epochs

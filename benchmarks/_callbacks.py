@@ -14,6 +14,9 @@ from sklearn.metrics import pairwise_distances_argmin
 
 from benchmarks._common import scores
 from benchmarks.tables import to_jsonable
+from skdec._base import _input_scale
+from skdec._batching import map_batches_numpy
+from skdec._distributed import LocalComm
 
 # Parameters that do not change pretraining: fits differing only in these
 # share one cached autoencoder.
@@ -107,13 +110,15 @@ class PretrainCheckpoints:
     """Every ``every`` pretraining epochs, k-means (``n_init`` restarts, seeded)
     on the embedding of all of ``X``, scored against ``y``: ``points`` holds
     ``{"epoch", "seconds", "acc", "nmi", "ari"}``, ``seconds`` the fit's time
-    so far without the checkpoints', which ``spent`` sums."""
+    so far without the checkpoints', which ``spent`` sums. The rows are
+    encoded as the fit sees them (rescaled when their entries are tiny)."""
 
     def __init__(self, X, y, every, *, n_init=10):
         self.X, self.y, self.every, self.n_init = X, y, every, n_init
         self.points, self.spent, self.begin = [], 0.0, None
 
     def on_fit_begin(self, estimator, X):
+        self.scale = _input_scale(X, LocalComm())
         self.begin = time.perf_counter()
 
     def on_record(self, estimator, record, module=None, **state):
@@ -123,16 +128,15 @@ class PretrainCheckpoints:
             return
         start = time.perf_counter()
         device = next(module.parameters()).device
-        chunks = []
         with torch.no_grad():
-            for i in range(0, len(self.y), 4096):
-                rows = self.X[i : i + 4096]
-                rows = rows.toarray() if hasattr(rows, "toarray") else rows
-                rows = torch.as_tensor(rows, dtype=torch.float32, device=device)
-                chunks.append(module.encode(rows).cpu())
-        Z = torch.cat(chunks)
+            Z = map_batches_numpy(
+                lambda x: module.encode(x * self.scale),
+                self.X,
+                device=device,
+                out_dim=estimator.latent_dim,
+            )
         labels = KMeans(len(set(self.y)), n_init=self.n_init, random_state=0)
-        labels = labels.fit_predict(Z.numpy())
+        labels = labels.fit_predict(Z)
         seconds = start - self.begin - self.spent
         self.points.append({"epoch": record["epoch"] + 1, "seconds": seconds})
         self.points[-1].update(scores(self.y, labels))

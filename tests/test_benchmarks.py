@@ -757,3 +757,28 @@ def test_peers_cluster_and_take_decs_parameters(blobs):
     assert n2d.labels_.shape == (len(X),) and n2d.n_iter_ == 0
     assert set(np.unique(n2d.labels_)) <= {0, 1, 2}
     assert run.OPTIONAL_PACKAGES["umap_gmm"] == run.OPTIONAL_PACKAGES["n2d"] == "umap"
+
+
+def test_pretrain_checkpoints_encode_rows_as_the_fit_sees_them(blobs):
+    from sklearn.cluster import KMeans
+
+    from benchmarks._callbacks import PretrainCheckpoints
+    from benchmarks._common import scores
+
+    X, y = blobs
+    X = X * 1e-3  # tiny entries: the fit rescales the rows
+    checkpoints = PretrainCheckpoints(X, y, every=4)
+    dec = DECClusterer(
+        3,
+        hidden_dims=(16,),
+        latent_dim=2,
+        pretrain_epochs=4,
+        max_iter=0,
+        embedding_scale=None,
+        callbacks=[checkpoints],
+        random_state=0,
+    ).fit(X)
+    labels = KMeans(3, n_init=10, random_state=0).fit_predict(dec.transform(X))
+    (point,) = checkpoints.points
+    assert point["epoch"] == 4
+    assert point["ari"] == scores(y, labels)["ari"]

@@ -1,7 +1,7 @@
 """``python -m benchmarks [COMMAND] ...``: the one runner of the benchmarks.
 
 Commands: ``suite`` (the default: :mod:`benchmarks.run`), ``speed``, ``scale``,
-``gpu``, ``starts``, ``single_cell``, ``time_to_quality`` and ``table``
+``gpu``, ``starts``, ``single_cell``, ``time_to_quality``, ``choosing_k`` and ``table``
 (markdown from results JSON).
 ``python -m benchmarks COMMAND --help`` lists each one's options.
 """
@@ -12,6 +12,7 @@ import sys
 # Command -> its module in benchmarks/ (whose main(argv) runs it).
 COMMANDS = {"suite": "run", "table": "tables", "single_cell": "single_cell"}
 COMMANDS["time_to_quality"] = "time_to_quality"
+COMMANDS["choosing_k"] = "choosing_k"
 COMMANDS.update({name: name for name in ("speed", "scale", "gpu", "starts")})
 
 

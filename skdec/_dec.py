@@ -41,9 +41,9 @@ class DECClusterer(_BaseDEC):
         Smallest and largest number of clusters tried when
         ``n_clusters="auto"``; ignored otherwise.
 
-    n_clusters_criterion : {"davies_bouldin", "silhouette", \
+    n_clusters_criterion : {"density", "davies_bouldin", "silhouette", \
 "calinski_harabasz", "stability", "prediction_strength", \
-"generalisability"}, default="davies_bouldin"
+"generalisability"}, default="density"
         How ``n_clusters="auto"`` scores the candidates; ignored otherwise.
         The criteria are described in the :ref:`User Guide <choosing_k>`;
         the measurements behind the default are in the
@@ -52,12 +52,14 @@ class DECClusterer(_BaseDEC):
     n_clusters_search : {"kmeans", "clustering"}, default="kmeans"
         How ``n_clusters="auto"`` tries the candidates; ignored otherwise.
         "kmeans" scores a k-means fit per candidate on the pretrained
-        embedding with ``n_clusters_criterion``: it costs little more than
-        one fit. "clustering" runs DEC's clustering stage for every
-        candidate, each from a copy of the pretrained autoencoder, and keeps
-        the one whose clustering has the best :meth:`score` (the silhouette
-        in its embedding; ``n_clusters_criterion`` is not used): one
-        pretraining plus one clustering stage per candidate. Their costs and
+        embedding with ``n_clusters_criterion``, in 5 restarts on random 80%
+        subsamples that vote (the most voted k wins, the smaller on ties):
+        it costs little more than one fit. "clustering" runs DEC's
+        clustering stage for every candidate, each from a copy of the
+        pretrained autoencoder, and keeps the one whose clustering has the
+        best :meth:`score` (the silhouette in its embedding;
+        ``n_clusters_criterion`` is not used): one pretraining plus one
+        clustering stage per candidate. Their costs and
         accuracies are in the :ref:`design notes <design-choosing-k-search>`.
 
     hidden_dims : tuple of int, default=(500, 500, 2000)
@@ -254,11 +256,20 @@ class DECClusterer(_BaseDEC):
         Numbers of clusters tried (only ``n_clusters`` when it is an int).
 
     n_clusters_scores_ : ndarray of shape (n_candidates,)
-        The selection criterion for each candidate, to plot against
-        ``n_clusters_candidates_`` (:func:`skdec.plotting.plot_n_clusters`);
-        NaN when ``n_clusters`` is an int. With
-        ``n_clusters_search="clustering"``, the silhouette of each
-        candidate's clustering.
+        The selection criterion for each candidate, averaged over the
+        restarts, to plot against ``n_clusters_candidates_``
+        (:func:`skdec.plotting.plot_n_clusters`); NaN when ``n_clusters`` is
+        an int. With ``n_clusters_search="clustering"``, the silhouette of
+        each candidate's clustering.
+
+    n_clusters_restart_scores_ : ndarray of shape (n_restarts, n_candidates)
+        The criterion of every candidate in every restart of the search (one
+        row with ``n_clusters_search="clustering"`` or an int
+        ``n_clusters``): its spread says how sure the choice is.
+
+    n_clusters_votes_ : ndarray of shape (n_candidates,)
+        How many restarts picked each candidate; ``n_clusters_`` has the
+        most.
 
     n_iter_ : int
         Optimisation steps run in the clustering stage.
@@ -366,7 +377,7 @@ class DECClusterer(_BaseDEC):
         n_clusters=8,
         *,
         n_clusters_range=(2, 20),
-        n_clusters_criterion="davies_bouldin",
+        n_clusters_criterion="density",
         n_clusters_search="kmeans",
         hidden_dims=(500, 500, 2000),
         image_shape=None,

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 
 from ._base import (
     _BaseDeepClusterer,
@@ -35,9 +36,10 @@ from ._networks import (
 )
 from ._nn import DECModule
 from ._select_k import (
+    N_RESTARTS,
     check_n_clusters_range,
+    choose_n_clusters,
     search_by_clustering,
-    select_n_clusters,
 )
 from ._silhouette import capped_silhouette
 from ._starts import (
@@ -159,8 +161,11 @@ class _BaseDEC(_BaseDeepClusterer):
         if searching:
             candidates = check_n_clusters_range(self.n_clusters_range, len(X))
             outcome, scores = self._search(autoencoder, embedding, candidates, X, setup)
+            # One "restart": every candidate's stage, and a vote for the best.
+            scores = np.asarray(scores, dtype=float)[None]
+            votes = (np.arange(len(candidates)) == scores[0].argmax()).astype(int)
         else:
-            candidates, scores, start = self._start(embedding, setup)
+            candidates, scores, votes, start = self._start(embedding, setup)
             hooks.record(
                 init_record(embedding, start.centers, started, comm),
                 embedding=embedding,
@@ -175,16 +180,19 @@ class _BaseDEC(_BaseDeepClusterer):
         self.n_iter_ = outcome.n_iter
         self.n_clusters_ = int(len(module.centroids))
         self.n_clusters_candidates_ = np.asarray(candidates)
-        self.n_clusters_scores_ = np.asarray(scores, dtype=float)
+        self.n_clusters_restart_scores_ = np.asarray(scores, dtype=float)
+        self.n_clusters_scores_ = self.n_clusters_restart_scores_.mean(axis=0)
+        self.n_clusters_votes_ = np.asarray(votes, dtype=int)
         self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
         return self
 
     def _start(self, embedding, setup):
-        """Start of the clustering stage: ``(candidates, scores, Start)``.
+        """Start of the clustering stage: ``(candidates, scores, votes, Start)``.
 
-        With an int ``n_clusters``, the start ``init`` names; with "auto"
-        (``n_clusters_search="kmeans"``), the k-means centroids of the
-        candidate chosen by ``n_clusters_criterion``.
+        With an int ``n_clusters``, the start ``init`` names (one candidate,
+        a NaN score and its vote); with "auto" (``n_clusters_search=
+        "kmeans"``), the k-means centroids of the candidate the restarts of
+        ``n_clusters_criterion`` voted for, with every restart's scores.
         """
         comm = setup.comm
         if self.module is not None and not isinstance(self.init, str):
@@ -206,19 +214,20 @@ class _BaseDEC(_BaseDeepClusterer):
                 # The partition covers the sampled rows only: start from the
                 # centroids alone.
                 start = Start(start.centers)
-            return [self.n_clusters], [np.nan], start
+            return [self.n_clusters], [[np.nan]], [1], start
         n_samples = int(comm.sum(len(embedding)))
         candidates = check_n_clusters_range(self.n_clusters_range, n_samples)
-        _, scores, centers = on_main(
+        choice = on_main(
             comm,
-            select_n_clusters,
+            choose_n_clusters,
             sample,
             candidates,
             criterion=self.n_clusters_criterion,
             n_init=self.n_init,
-            random_state=seed,
+            n_restarts=N_RESTARTS,
+            rng=check_random_state(seed),
         )
-        return candidates, [scores[k] for k in candidates], Start(centers)
+        return candidates, choice.scores, choice.votes, Start(choice.centers)
 
     def _cluster(self, autoencoder, start, X, setup, *, generator=None, hooks=None):
         """DEC's clustering stage from ``start``: a ``ClusteringOutcome``.
@@ -367,7 +376,11 @@ class _BaseDEC(_BaseDeepClusterer):
         "cluster_centers_",
         "n_clusters_candidates_",
         "n_clusters_scores_",
+        "n_clusters_restart_scores_",
+        "n_clusters_votes_",
     )
+    # Saved since the restarts' vote; older files load without them.
+    _added_arrays = ("n_clusters_restart_scores_", "n_clusters_votes_")
     _saved_values = (*_BaseDeepClusterer._saved_values, "n_clusters_")
 
     def _module_config(self):

@@ -61,6 +61,10 @@ module, callbacks
         Numbers of clusters tried and their selection criterion, as in
         :class:`DECClusterer`.
 
+    n_clusters_restart_scores_, n_clusters_votes_ : ndarray
+        Every restart's criterion and each candidate's votes, as in
+        :class:`DECClusterer`.
+
     n_iter_ : int
         Optimisation steps run in the clustering stage.
 
@@ -110,7 +114,7 @@ module, callbacks
         *,
         gamma=0.1,
         n_clusters_range=(2, 20),
-        n_clusters_criterion="davies_bouldin",
+        n_clusters_criterion="density",
         n_clusters_search="kmeans",
         hidden_dims=(500, 500, 2000),
         image_shape=None,

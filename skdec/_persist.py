@@ -441,7 +441,10 @@ def _restore_module(path, metadata, cls, arrays, user_module=None):
 
 def _restore_arrays(path, metadata, cls, arrays):
     names = _names(path, metadata, "array_names")
-    if sorted(names) != sorted(cls._saved_arrays):
+    # Arrays added after a model was saved may be missing from its file.
+    added = getattr(cls, "_added_arrays", ())
+    expected = set(cls._saved_arrays)
+    if not expected - set(added) <= set(names) <= expected:
         raise ValueError(
             f"{path!r} holds fitted arrays {names}, but {cls.__name__} expects "
             f"{list(cls._saved_arrays)}."
@@ -449,6 +452,8 @@ def _restore_arrays(path, metadata, cls, arrays):
     restored = {}
     for name in cls._saved_arrays:
         array = arrays.pop(_ATTR_PREFIX + name, None)
+        if array is None and name in added and name not in names:
+            continue
         if array is None:
             raise ValueError(f"{path!r} is missing the fitted array {name!r}.")
         if array.dtype.kind not in "biuf":

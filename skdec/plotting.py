@@ -476,6 +476,8 @@ def _n_clusters_criterion(estimator):
         name = type(estimator).__name__.removesuffix("Clusterer")
         return f"silhouette after {name}"
     criterion = estimator.n_clusters_criterion
+    if criterion == "density":
+        return "silhouette of k-means (votes: HDBSCAN's count, else highest)"
     rule = _CRITERION_RULES.get(criterion)
     label = f"{criterion} of k-means"
     return f"{label} ({rule})" if rule else label
@@ -484,13 +486,16 @@ def _n_clusters_criterion(estimator):
 def plot_n_clusters(estimator, *, ax=None):
     """Plot the score of every candidate number of clusters of an "auto" fit.
 
-    Draws ``n_clusters_scores_`` against ``n_clusters_candidates_`` and
-    marks the chosen ``n_clusters_``. The y-label names what was scored:
-    with ``n_clusters_search="clustering"`` the silhouette of each
-    candidate after its clustering stage (higher is better); with
-    ``n_clusters_search="kmeans"`` the ``n_clusters_criterion`` of a
-    k-means fit on the pretrained embedding, and whether lower or higher
-    is better (lower for the default, Davies-Bouldin).
+    Draws ``n_clusters_scores_`` (the mean over the restarts of the search)
+    against ``n_clusters_candidates_``, shades the range over the restarts
+    (``n_clusters_restart_scores_``) and marks the chosen ``n_clusters_``
+    with its votes, so the plot shows how sure the choice is. The y-label
+    names what was scored: with ``n_clusters_search="clustering"`` the
+    silhouette of each candidate after its clustering stage (higher is
+    better); with ``n_clusters_search="kmeans"`` the
+    ``n_clusters_criterion`` of a k-means fit on the pretrained embedding,
+    and how the restarts vote (for the default, "density", HDBSCAN's count
+    where it decides, else the highest silhouette).
 
     Parameters
     ----------
@@ -544,8 +549,22 @@ def plot_n_clusters(estimator, *, ax=None):
     candidates = np.asarray(estimator.n_clusters_candidates_)
     scores = np.asarray(estimator.n_clusters_scores_, dtype=float)
     chosen = int(estimator.n_clusters_)
+    # Models saved before the restarts' vote have neither attribute.
+    restarts = getattr(estimator, "n_clusters_restart_scores_", scores[None])
+    votes = getattr(estimator, "n_clusters_votes_", None)
     ax = new_axes(ax)
     ax.plot(candidates, scores, marker="o", color="C0")
+    label = f"chosen: {chosen}"
+    if len(restarts) > 1:
+        ax.fill_between(
+            candidates,
+            restarts.min(axis=0),
+            restarts.max(axis=0),
+            color="C0",
+            alpha=0.2,
+            label=f"range over {len(restarts)} restarts",
+        )
+        label += f" ({votes[candidates == chosen][0]} of {len(restarts)} votes)"
     ax.plot(
         [chosen],
         scores[candidates == chosen],
@@ -553,7 +572,7 @@ def plot_n_clusters(estimator, *, ax=None):
         markersize=16,
         linestyle="none",
         color="C3",
-        label=f"chosen: {chosen}",
+        label=label,
     )
     ax.set_xticks(candidates)
     ax.legend(fontsize="small")

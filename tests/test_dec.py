@@ -14,6 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from threadpoolctl import threadpool_limits
 
 from skdec import DECClusterer, _nn, _train
 from skdec._distributed import LocalComm
@@ -239,10 +240,40 @@ def test_n_clusters_auto_finds_the_true_number():
     )
     assert dec.n_clusters_ == 4
     np.testing.assert_array_equal(dec.n_clusters_candidates_, [2, 3, 4, 5, 6, 7])
-    # The default criterion, Davies-Bouldin, is smallest at the chosen k.
-    assert dec.n_clusters_scores_.argmin() == 2
+    # The default criterion scores by the silhouette: largest at the chosen k.
+    assert dec.n_clusters_scores_.argmax() == 2
     assert dec.cluster_centers_.shape[0] == 4
     assert adjusted_rand_score(y, dec.labels_) > 0.95
+
+
+def test_n_clusters_auto_is_the_same_with_one_and_two_threads(blobs):
+    X, _ = blobs
+    before = torch.get_num_threads()
+    fits = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            with threadpool_limits(threads):
+                fits.append(
+                    _fit(
+                        X,
+                        n_clusters="auto",
+                        n_clusters_range=(2, 6),
+                        hidden_dims=(128,),
+                        pretrain_epochs=60,
+                    )
+                )
+    finally:
+        torch.set_num_threads(before)
+    one, two = fits
+    assert one.n_clusters_ == two.n_clusters_ == 3
+    # Five restarts voted, most of them for the chosen k.
+    assert one.n_clusters_votes_.sum() == 5
+    assert one.n_clusters_votes_.argmax() == one.n_clusters_ - 2
+    assert one.n_clusters_restart_scores_.shape == (5, 5)
+    np.testing.assert_allclose(
+        one.n_clusters_scores_, one.n_clusters_restart_scores_.mean(axis=0)
+    )
 
 
 def test_n_clusters_criterion_is_the_one_used(blobs):
@@ -273,6 +304,8 @@ def test_fixed_n_clusters_records_itself_as_the_only_candidate(blobs):
     assert dec.n_clusters_ == 3
     np.testing.assert_array_equal(dec.n_clusters_candidates_, [3])
     assert np.isnan(dec.n_clusters_scores_).all()
+    assert dec.n_clusters_restart_scores_.shape == (1, 1)
+    np.testing.assert_array_equal(dec.n_clusters_votes_, [1])
 
 
 @pytest.mark.parametrize(

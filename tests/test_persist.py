@@ -211,6 +211,25 @@ def test_file_without_output_configuration_loads_as_before(saved, tmp_path, X):
     assert not hasattr(loaded, "_sklearn_output_config")
 
 
+def test_file_without_the_restarts_arrays_loads_as_before(saved, tmp_path, X):
+    # Files written before the search's restarts voted have neither array.
+    arrays, metadata = _read_raw(saved)
+    for name in DECClusterer._added_arrays:
+        del arrays["attr/" + name]
+        metadata["array_names"].remove(name)
+    _write_raw(tmp_path / "model.skdec", arrays, metadata)
+    loaded = DECClusterer.load(tmp_path / "model.skdec")
+    assert not hasattr(loaded, "n_clusters_votes_")
+    np.testing.assert_array_equal(loaded.n_clusters_scores_, [np.nan])
+    assert loaded.predict(X).shape == (len(X),)
+    # Any other missing array is still an error.
+    del arrays["attr/n_clusters_scores_"]
+    metadata["array_names"].remove("n_clusters_scores_")
+    _write_raw(tmp_path / "model.skdec", arrays, metadata)
+    with pytest.raises(ValueError, match="fitted arrays"):
+        DECClusterer.load(tmp_path / "model.skdec")
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
     "estimator",

@@ -250,6 +250,11 @@ def test_plot_confusion_validates_labels():
         ("clustering", "davies_bouldin", "silhouette after DEC"),
         ("kmeans", "davies_bouldin", "davies_bouldin of k-means (lower is better)"),
         ("kmeans", "silhouette", "silhouette of k-means (higher is better)"),
+        (
+            "kmeans",
+            "density",
+            "silhouette of k-means (votes: HDBSCAN's count, else highest)",
+        ),
     ],
 )
 def test_plot_n_clusters_draws_every_candidate_and_the_choice(
@@ -274,7 +279,23 @@ def test_plot_n_clusters_draws_every_candidate_and_the_choice(
     )
     assert ax.get_ylabel() == ylabel
     assert ax.get_xlabel() == "number of clusters k"
-    assert f"chosen: {dec.n_clusters_}" in [t.get_text() for t in ax.get_legend().texts]
+    legend = [t.get_text() for t in ax.get_legend().texts]
+    if search == "clustering":
+        # One stage per candidate: nothing to spread, no vote.
+        assert legend == [f"chosen: {dec.n_clusters_}"]
+        assert not ax.collections
+        return
+    # The restarts' range is shaded and the chosen k's votes are told.
+    restarts = dec.n_clusters_restart_scores_
+    assert restarts.shape == (5, 4)
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(restarts.min())
+    assert band[:, 1].max() == pytest.approx(restarts.max())
+    votes = dec.n_clusters_votes_[dec.n_clusters_ - 2]
+    assert legend == [
+        "range over 5 restarts",
+        f"chosen: {dec.n_clusters_} ({votes} of 5 votes)",
+    ]
 
 
 def test_plot_n_clusters_on_given_axes_for_idec(data):

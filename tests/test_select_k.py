@@ -34,8 +34,9 @@ def test_default_criterion_finds_true_k(n_clusters):
     assert best_k == n_clusters
     assert list(scores) == CANDIDATES
     assert all(np.isfinite(v) for v in scores.values())
-    # The default (Davies-Bouldin) is smallest for the best partition.
-    assert min(scores, key=scores.get) == n_clusters
+    # The default ("density") scores by the silhouette: largest for the best
+    # partition.
+    assert max(scores, key=scores.get) == n_clusters
     # The centres returned are those of the blobs.
     blob_means = np.array([Z[y == c].mean(axis=0) for c in range(n_clusters)])
     gaps = np.linalg.norm(centers[:, None] - blob_means[None], axis=2).min(axis=1)
@@ -46,9 +47,11 @@ def test_default_criterion_finds_true_k(n_clusters):
 def test_silhouette_scores_are_sklearn_values():
     Z, _ = _blobs(3, n_samples=120)
     _, scores, _ = select_n_clusters(
-        Z, [2, 3, 4], criterion="silhouette", n_init=2, random_state=0
+        Z, [2, 3, 4], criterion="silhouette", n_init=2, n_restarts=1, random_state=0
     )
     rng = np.random.RandomState(0)
+    _select_k._seed(rng)  # the final fit's seed, then the one restart's
+    rng = np.random.RandomState(_select_k._seed(rng))
     for k in (2, 3, 4):
         labels = KMeans(k, n_init=2, random_state=_select_k._seed(rng)).fit_predict(Z)
         assert scores[k] == pytest.approx(silhouette_score(Z, labels))
@@ -177,3 +180,96 @@ def test_centroid_training_lowers_dec_loss():
         before = float(_select_k._kl_to_target(z, start))
         after = float(_select_k._kl_to_target(z, trained))
     assert after < 0.8 * before
+
+
+# ---------------------------------------------------------------------------
+# Restarts, votes and the density criterion
+
+
+def _choose(Z, candidates, criterion="davies_bouldin", n_restarts=5, seed=0):
+    return _select_k.choose_n_clusters(
+        Z,
+        candidates,
+        criterion=criterion,
+        n_init=4,
+        n_restarts=n_restarts,
+        rng=np.random.RandomState(seed),
+    )
+
+
+def test_restarts_vote_and_scores_are_their_mean():
+    Z, _ = _blobs(4, n_samples=200)
+    choice = _choose(Z, [2, 3, 4, 5, 6])
+    assert choice.n_clusters == 4
+    assert choice.scores.shape == (5, 5)
+    assert choice.votes.sum() == 5
+    assert choice.votes.argmax() == 2
+    # Each restart scored its own subsample: the rows differ between restarts.
+    assert len({tuple(row) for row in choice.scores.round(12)}) == 5
+    _, scores, _ = select_n_clusters(
+        Z, [2, 3, 4, 5, 6], criterion="davies_bouldin", n_init=4, random_state=0
+    )
+    np.testing.assert_allclose(list(scores.values()), choice.scores.mean(axis=0))
+
+
+def test_ties_in_votes_go_to_the_smaller_k(monkeypatch):
+    # A rule voting 5, 3, 5, 3: two votes each, so 3 wins.
+    picks = iter([5, 3, 5, 3])
+    rule = lambda scores: next(picks)  # noqa: E731
+    monkeypatch.setitem(
+        _select_k._CRITERIA, "silhouette", (_select_k._calinski_harabasz, rule)
+    )
+    Z, _ = _blobs(4, n_samples=100)
+    choice = _choose(Z, [2, 3, 4, 5], criterion="silhouette", n_restarts=4)
+    assert choice.n_clusters == 3
+    np.testing.assert_array_equal(choice.votes, [0, 2, 0, 2])
+
+
+def test_restart_fits_do_not_depend_on_the_criterion():
+    Z, _ = _blobs(3, n_samples=120)
+    db = _choose(Z, [2, 3, 4], criterion="davies_bouldin")
+    silhouette = _choose(Z, [2, 3, 4], criterion="silhouette")
+    density = _choose(Z, [2, 3, 4], criterion="density")
+    # density is scored by the silhouette on the same restarts' fits.
+    np.testing.assert_array_equal(silhouette.scores, density.scores)
+    np.testing.assert_array_equal(db.centers, density.centers)
+
+
+def _near_pair_and_far_blob(seed=0):
+    """Two blobs 3 apart and a third 30 away: the indices prefer 2."""
+    centers = [(0.0, 0.0), (3.0, 0.0), (30.0, 0.0)]
+    Z, y = make_blobs(
+        n_samples=600, centers=centers, cluster_std=0.5, random_state=seed
+    )
+    return Z.astype(np.float32), y
+
+
+def test_density_counts_the_density_clusters():
+    Z, _ = _near_pair_and_far_blob()
+    assert _select_k.density_clusters(Z)[0] == 3
+    assert _choose(Z, [2, 3, 4, 5], criterion="silhouette").n_clusters == 2
+    choice = _choose(Z, [2, 3, 4, 5], criterion="density")
+    assert choice.n_clusters == 3
+    np.testing.assert_array_equal(choice.votes, [0, 5, 0, 0])
+
+
+@pytest.mark.parametrize("count, coverage", [(3, 0.5), (9, 0.99), (0, 0.0)])
+def test_density_falls_back_to_the_silhouette(monkeypatch, count, coverage):
+    # Clusters covering too few rows, or a count outside the candidates.
+    monkeypatch.setattr(_select_k, "density_clusters", lambda Z: (count, coverage))
+    Z, _ = _near_pair_and_far_blob()
+    silhouette = _choose(Z, [2, 3, 4, 5], criterion="silhouette")
+    density = _choose(Z, [2, 3, 4, 5], criterion="density")
+    assert density.n_clusters == silhouette.n_clusters == 2
+    np.testing.assert_array_equal(density.votes, silhouette.votes)
+
+
+def test_density_needs_more_rows_than_its_neighbours():
+    Z, _ = _blobs(2, n_samples=10)
+    assert _select_k.density_clusters(Z) == (0, 0.0)
+
+
+def test_bad_n_restarts():
+    Z, _ = _blobs(3, n_samples=50)
+    with pytest.raises(ValueError, match="n_restarts must be a positive integer"):
+        select_n_clusters(Z, [2, 3], n_restarts=0)

@@ -1,13 +1,15 @@
 """Choosing k (issue 25): every criterion in one shared space.
 
-Per data set, seed and torch thread count, the estimator's default
-pretraining gives one embedding (``DECClusterer(n_clusters=2, max_iter=0,
-random_state=seed)``, its rescaled embedding as the start sees it; cached in
-``--cache``). Every criterion of :func:`skdec.select_n_clusters` then picks a
-k in 2..20 with the estimator's restarts and vote (``--criteria``: the
-three indices by default), and Davies-Bouldin also
-without them (``n_restarts=1``, the rule before issue 25). Three criteria
-the library does not offer are measured beside them on the same embedding:
+Per data set, seed and torch thread count, ``DECClusterer(n_clusters="auto",
+max_iter=0, random_state=seed)`` records the k the estimator picks at its
+defaults and the embedding it picked it in (the default pretraining's,
+rescaled, as the start sees it; both cached in ``--cache``; ``--set`` passes
+other parameters). Every criterion of :func:`skdec.select_n_clusters` named
+in ``--criteria`` (the three indices and "density" by default) then picks a
+k in 2..20 on that embedding with the estimator's restarts and vote, and
+Davies-Bouldin also without them (``n_restarts=1``, the rule before issue
+25). Three criteria the library does not offer are measured beside them on
+the same embedding:
 
 - ``louvain``: the number of Louvain communities (networkx, resolution 1) of
   the symmetric 15-nearest-neighbour graph, as DESC sets k;
@@ -20,6 +22,8 @@ Writes ``choosing_k.json`` and its markdown. The labels only score.
 """
 
 import argparse
+import hashlib
+import json
 import shlex
 import time
 import warnings
@@ -29,9 +33,15 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from benchmarks._common import comma_list, default_output, machine_info
+from benchmarks._common import (
+    add_set_argument,
+    check_overrides,
+    comma_list,
+    default_output,
+    machine_info,
+)
 from benchmarks._data import load_one
-from benchmarks.tables import table, write_results
+from benchmarks.tables import table, to_jsonable, write_results
 from skdec import DECClusterer
 from skdec._select_k import CRITERIA, N_RESTARTS, choose_n_clusters
 from skdec.datasets import make_nonlinear_blobs
@@ -64,20 +74,39 @@ class _Embedding:
             self.Z = embedding
 
 
-def embedding(name, seed, threads, cache):
-    """``(Z, y, seconds)``: the default pretraining's embedding, cached."""
-    path = Path(cache) / f"{name}_s{seed}_t{threads}.npz"
-    if path.is_file():
-        with np.load(path) as saved:
-            return saved["Z"], saved["y"], float(saved["seconds"])
-    X, y = load(name, seed)
-    grab = _Embedding()
-    started = time.perf_counter()
-    DECClusterer(2, max_iter=0, random_state=seed, callbacks=[grab]).fit(X)
-    seconds = time.perf_counter() - started
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, Z=grab.Z, y=y, seconds=seconds)
-    return grab.Z, y, seconds
+def auto_fit(name, seed, threads, cache, overrides=None):
+    """``(Z, y, chosen)``: the "auto" fit's embedding and what it chose
+    (``k``, ``votes`` and ``seconds``), cached per data set, seed, threads
+    and ``overrides`` (DECClusterer parameters)."""
+    overrides = dict(overrides or {})
+    stem = f"{name}_s{seed}_t{threads}"
+    if overrides:
+        text = json.dumps(to_jsonable(overrides), sort_keys=True)
+        stem += "_" + hashlib.sha256(text.encode()).hexdigest()[:12]
+    path = Path(cache) / f"{stem}.npz"
+    if not path.is_file():
+        X, y = load(name, seed)
+        grab = _Embedding()
+        started = time.perf_counter()
+        params = {"max_iter": 0, **overrides, "n_clusters": "auto"}
+        dec = DECClusterer(**params, random_state=seed, callbacks=[grab]).fit(X)
+        seconds = time.perf_counter() - started
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(
+            path,
+            Z=grab.Z,
+            y=y,
+            seconds=seconds,
+            n_clusters=dec.n_clusters_,
+            votes=dec.n_clusters_votes_,
+        )
+    with np.load(path) as saved:
+        chosen = {
+            "k": int(saved["n_clusters"]),
+            "votes": saved["votes"].tolist(),
+            "seconds": float(saved["seconds"]),
+        }
+        return saved["Z"], saved["y"], chosen
 
 
 def _louvain(Z, seed):
@@ -178,7 +207,11 @@ def markdown(results):
         "# Choosing k in the shared pretrained embedding\n",
         *(f"    {command}" for command in results["commands"]),
         "",
-        "k picked per seed (exact hits / seeds); candidates 2..20.\n",
+        "k picked per seed (exact hits / seeds); candidates 2..20. "
+        '`estimator`: what `DECClusterer(n_clusters="auto")` picked, its '
+        "seconds those of the whole fit up to the start (pretraining and "
+        "choice); the other columns' seconds are the criterion's alone, on "
+        "the same embedding.\n",
         *table(["data set (true k)", *names], rows),
     ]
     return "\n".join(lines) + "\n"
@@ -188,7 +221,14 @@ def main(argv=None):
     argv = [] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m benchmarks choosing_k")
     parser.add_argument(
-        "--datasets", type=comma_list(DATASETS), default=list(DATASETS[:-1])
+        "--datasets",
+        type=lambda text: comma_list(DATASETS)(text) if text else [],
+        default=list(DATASETS[:-1]),
+        help="'' with --combine merges results only",
+    )
+    text = "results files whose runs this one's table adds to"
+    parser.add_argument(
+        "--combine", nargs="+", type=Path, default=[], metavar="JSON", help=text
     )
     parser.add_argument("--seeds", type=comma_list(item=int), default=[0, 1, 2])
     parser.add_argument(
@@ -200,26 +240,33 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--cache", type=Path, default=Path("choosing-k-cache"))
     parser.add_argument("--output", type=Path, default=None)
+    add_set_argument(parser, help_extra="; of the DECClusterer fits")
     args = parser.parse_args(argv)
+    overrides = dict(args.set)
+    check_overrides(parser, lambda o: DECClusterer(**o), overrides)
     torch.set_num_threads(args.threads)
     output = (args.output or default_output("choosing-k-")) / "choosing_k.json"
     results = {
         "machine": machine_info(),
         "commands": ["python -m benchmarks choosing_k " + shlex.join(argv)],
+        "overrides": overrides,
         "runs": [],
     }
-    if output.is_file():
-        # Runs with other thread counts or data sets add to the same table.
-        import json
-
-        previous = json.loads(output.read_text())
-        results["commands"] = previous["commands"] + results["commands"]
-        results["runs"] = previous["runs"]
+    # Runs with other thread counts or data sets add to the same table.
+    for path in [output, *args.combine]:
+        if path.is_file():
+            previous = json.loads(path.read_text())
+            results["commands"] = previous["commands"] + results["commands"]
+            results["runs"] = previous["runs"] + results["runs"]
+    if not args.datasets:
+        write_results(output, results, markdown)
     with threadpool_limits(args.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for dataset in args.datasets:
             for seed in args.seeds:
-                Z, y, seconds = embedding(dataset, seed, args.threads, args.cache)
+                Z, y, chosen = auto_fit(
+                    dataset, seed, args.threads, args.cache, overrides
+                )
                 print(f"{dataset}, seed {seed}, {args.threads} thread(s)", flush=True)
                 results["runs"].append(
                     {
@@ -227,8 +274,10 @@ def main(argv=None):
                         "seed": seed,
                         "threads": args.threads,
                         "true_k": int(len(np.unique(y))),
-                        "pretrain_seconds": seconds,
-                        "picks": study(Z, seed, args.criteria),
+                        "picks": {
+                            "estimator": chosen,
+                            **study(Z, seed, args.criteria),
+                        },
                     }
                 )
                 write_results(output, results, markdown)

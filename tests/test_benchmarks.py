@@ -782,3 +782,40 @@ def test_pretrain_checkpoints_encode_rows_as_the_fit_sees_them(blobs):
     (point,) = checkpoints.points
     assert point["epoch"] == 4
     assert point["ari"] == scores(y, labels)["ari"]
+
+
+def test_choosing_k_smoke_and_combine(tmp_path):
+    common = [
+        *("--datasets", "wine", "--seeds", "0", "--criteria", "silhouette,density"),
+        *("--set", "hidden_dims=(8,)", "--set", "latent_dim=2"),
+        *("--set", "pretrain_epochs=5", "--set", "n_init=2"),
+        *("--cache", str(tmp_path / "cache")),
+    ]
+    first = tmp_path / "first" / "choosing_k.json"
+    argv = ["choosing_k", *common, "--output", str(first.parent)]
+    assert benchmarks_main(argv) == 0
+    (run_,) = json.loads(first.read_text())["runs"]
+    assert run_["true_k"] == 3
+    picks = run_["picks"]
+    assert list(picks)[:4] == [
+        *("estimator", "silhouette", "density", "davies_bouldin_single")
+    ]
+    assert {"louvain", "hdbscan", "gap"} <= set(picks)
+    assert all(2 <= p["k"] <= 20 or p["k"] == 0 for p in picks.values())
+    # The estimator's own choice: restarts' votes, most for the chosen k.
+    votes = picks["estimator"]["votes"]
+    assert sum(votes) == 5 and votes.index(max(votes)) == picks["estimator"]["k"] - 2
+    assert len(picks["density"]["scores"]) == 5
+    # A second run reuses the cached fit and adds its runs to another file's.
+    (cached,) = (tmp_path / "cache").iterdir()
+    stamp = cached.stat().st_mtime_ns
+    argv = [*argv[:-1], str(tmp_path / "both"), "--combine", str(first)]
+    assert benchmarks_main(argv) == 0
+    assert cached.stat().st_mtime_ns == stamp
+    both = json.loads((tmp_path / "both" / "choosing_k.json").read_text())
+    assert len(both["runs"]) == 2 and len(both["commands"]) == 2
+    # The same seed picks the same k with every criterion.
+    ks = [{name: p["k"] for name, p in r["picks"].items()} for r in both["runs"]]
+    assert ks[0] == ks[1]
+    markdown = (tmp_path / "both" / "choosing_k.md").read_text()
+    assert "| wine (3), 1 thread(s) |" in markdown

@@ -41,7 +41,7 @@ from benchmarks._common import (
     machine_info,
 )
 from benchmarks._data import load_one
-from benchmarks.tables import table, to_jsonable, write_results
+from benchmarks.tables import choosing_k_markdown, to_jsonable, write_results
 from skdec import DECClusterer
 from skdec._select_k import CRITERIA, N_RESTARTS, choose_n_clusters
 from skdec.datasets import make_nonlinear_blobs
@@ -183,40 +183,6 @@ def study(Z, seed, criteria):
     return picks
 
 
-def markdown(results):
-    """Picks per data set (seeds in order), hits, and mean seconds."""
-    runs = results["runs"]
-    names = list(runs[0]["picks"]) if runs else []
-    groups = {}
-    for run in runs:
-        groups.setdefault((run["dataset"], run["threads"]), []).append(run)
-    rows = []
-    for (dataset, threads), group in groups.items():
-        true_k = group[0]["true_k"]
-        cells = [f"{dataset} ({true_k}), {threads} thread(s)"]
-        for name in names:
-            ks = [run["picks"][name]["k"] for run in group]
-            hits = sum(k == true_k for k in ks)
-            cells.append(f"{', '.join(map(str, ks))} ({hits}/{len(ks)})")
-        rows.append(cells)
-    seconds = ["mean seconds"]
-    for name in names:
-        seconds.append(f"{np.mean([r['picks'][name]['seconds'] for r in runs]):.1f}")
-    rows.append(seconds)
-    lines = [
-        "# Choosing k in the shared pretrained embedding\n",
-        *(f"    {command}" for command in results["commands"]),
-        "",
-        "k picked per seed (exact hits / seeds); candidates 2..20. "
-        '`estimator`: what `DECClusterer(n_clusters="auto")` picked, its '
-        "seconds those of the whole fit up to the start (pretraining and "
-        "choice); the other columns' seconds are the criterion's alone, on "
-        "the same embedding.\n",
-        *table(["data set (true k)", *names], rows),
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def main(argv=None):
     argv = [] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m benchmarks choosing_k")
@@ -259,7 +225,7 @@ def main(argv=None):
             results["commands"] = previous["commands"] + results["commands"]
             results["runs"] = previous["runs"] + results["runs"]
     if not args.datasets:
-        write_results(output, results, markdown)
+        write_results(output, results, choosing_k_markdown)
     with threadpool_limits(args.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for dataset in args.datasets:
@@ -280,5 +246,5 @@ def main(argv=None):
                         },
                     }
                 )
-                write_results(output, results, markdown)
+                write_results(output, results, choosing_k_markdown)
     return 0

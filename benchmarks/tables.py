@@ -423,11 +423,46 @@ def time_to_quality_markdown(results):
     return "\n".join(lines) + "\n"
 
 
+def choosing_k_markdown(results):
+    """Picks per data set (seeds in order), hits, and mean seconds."""
+    runs = results["runs"]
+    names = list(runs[0]["picks"]) if runs else []
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["dataset"], run["threads"]), []).append(run)
+    rows = []
+    for (dataset, threads), group in groups.items():
+        true_k = group[0]["true_k"]
+        cells = [f"{dataset} ({true_k}), {threads} thread(s)"]
+        for name in names:
+            ks = [run["picks"][name]["k"] for run in group]
+            hits = sum(k == true_k for k in ks)
+            cells.append(f"{', '.join(map(str, ks))} ({hits}/{len(ks)})")
+        rows.append(cells)
+    seconds = ["mean seconds"]
+    for name in names:
+        seconds.append(f"{np.mean([r['picks'][name]['seconds'] for r in runs]):.1f}")
+    rows.append(seconds)
+    lines = [
+        "# Choosing k in the shared pretrained embedding\n",
+        *(f"    {command}" for command in results["commands"]),
+        "",
+        "k picked per seed (exact hits / seeds); candidates 2..20. "
+        '`estimator`: what `DECClusterer(n_clusters="auto")` picked, its '
+        "seconds those of the whole fit up to the start (pretraining and "
+        "choice); the other columns' seconds are the criterion's alone, on "
+        "the same embedding.\n",
+        *table(["data set (true k)", *names], rows),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 MARKDOWN = {
     "results": suite_markdown,
     "time_to_quality": time_to_quality_markdown,
     "speed": speed_markdown,
     "starts": starts_markdown,
+    "choosing_k": choosing_k_markdown,
     **{w: functools.partial(scale_markdown, w) for w in SCALE_COLUMNS},
 }
 

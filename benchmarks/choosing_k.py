@@ -3,13 +3,13 @@
 Per data set, seed and torch thread count, ``DECClusterer(n_clusters="auto",
 max_iter=0, random_state=seed)`` records the k the estimator picks at its
 defaults and the embedding it picked it in (the default pretraining's,
-rescaled, as the start sees it; both cached in ``--cache``; ``--set`` passes
-other parameters). Every criterion of :func:`skdec.select_n_clusters` named
-in ``--criteria`` (the three indices and "density" by default) then picks a
-k in 2..20 on that embedding with the estimator's restarts and vote, and
-Davies-Bouldin also without them (``n_restarts=1``, the rule before issue
-25). Three criteria the library does not offer are measured beside them on
-the same embedding:
+rescaled, as the start sees it; pretraining is cached in ``--cache``;
+``--set`` passes other parameters). Every criterion of
+:func:`skdec.select_n_clusters` named in ``--criteria`` (the three indices
+and "density" by default) then picks a k in 2..20 on that embedding with
+the estimator's restarts and vote, and Davies-Bouldin also without them
+(``n_restarts=1``, the rule before issue 25). Three criteria the library
+does not offer are measured beside them on the same embedding:
 
 - ``louvain``: the number of Louvain communities (networkx, resolution 1) of
   the symmetric 15-nearest-neighbour graph, as DESC sets k;
@@ -22,7 +22,6 @@ Writes ``choosing_k.json`` and its markdown. The labels only score.
 """
 
 import argparse
-import hashlib
 import json
 import shlex
 import time
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from benchmarks._callbacks import PretrainCache
 from benchmarks._common import (
     add_set_argument,
     check_overrides,
@@ -41,7 +41,7 @@ from benchmarks._common import (
     machine_info,
 )
 from benchmarks._data import load_one
-from benchmarks.tables import choosing_k_markdown, to_jsonable, write_results
+from benchmarks.tables import choosing_k_markdown, write_results
 from skdec import DECClusterer
 from skdec._select_k import CRITERIA, N_RESTARTS, choose_n_clusters
 from skdec.datasets import make_nonlinear_blobs
@@ -66,47 +66,37 @@ def load(name, seed):
     return np.ascontiguousarray(X, dtype=np.float32), np.asarray(y)
 
 
-class _Embedding:
-    """Callback keeping the start's (rescaled) embedding."""
+class _Start:
+    """Callback keeping the start's (rescaled) embedding and its seconds."""
 
     def on_record(self, estimator, record, embedding=None, **_):
         if record["stage"] == "init":
-            self.Z = embedding
+            self.Z, self.seconds = embedding, record["seconds"]
 
 
 def auto_fit(name, seed, threads, cache, overrides=None):
     """``(Z, y, chosen)``: the "auto" fit's embedding and what it chose
-    (``k``, ``votes`` and ``seconds``), cached per data set, seed, threads
-    and ``overrides`` (DECClusterer parameters)."""
-    overrides = dict(overrides or {})
-    stem = f"{name}_s{seed}_t{threads}"
-    if overrides:
-        text = json.dumps(to_jsonable(overrides), sort_keys=True)
-        stem += "_" + hashlib.sha256(text.encode()).hexdigest()[:12]
-    path = Path(cache) / f"{stem}.npz"
-    if not path.is_file():
-        X, y = load(name, seed)
-        grab = _Embedding()
-        started = time.perf_counter()
-        params = {"max_iter": 0, **overrides, "n_clusters": "auto"}
-        dec = DECClusterer(**params, random_state=seed, callbacks=[grab]).fit(X)
-        seconds = time.perf_counter() - started
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
-            path,
-            Z=grab.Z,
-            y=y,
-            seconds=seconds,
-            n_clusters=dec.n_clusters_,
-            votes=dec.n_clusters_votes_,
-        )
-    with np.load(path) as saved:
-        chosen = {
-            "k": int(saved["n_clusters"]),
-            "votes": saved["votes"].tolist(),
-            "seconds": float(saved["seconds"]),
-        }
-        return saved["Z"], saved["y"], chosen
+    (``k``, ``votes``, ``seconds`` of the choice and ``pretrain_seconds``).
+
+    Pretraining is cached per data set, seed, thread count and parameters
+    (:class:`~benchmarks._callbacks.PretrainCache`), so a rerun after a
+    change to the choice refits in seconds and reports what the estimator
+    picks now; ``pretrain_seconds`` are those measured when it was trained.
+    """
+    X, y = load(name, seed)
+    start = _Start()
+    pretrained = PretrainCache(cache, f"{name}_s{seed}_t{threads}")
+    params = {"max_iter": 0, **(overrides or {}), "n_clusters": "auto"}
+    dec = DECClusterer(**params, random_state=seed, callbacks=[pretrained, start])
+    dec.fit(X)
+    epochs = [r for r in dec.history_ if r["stage"].startswith("pretrain")]
+    chosen = {
+        "k": int(dec.n_clusters_),
+        "votes": dec.n_clusters_votes_.tolist(),
+        "seconds": start.seconds,
+        "pretrain_seconds": float(sum(r["seconds"] for r in epochs)),
+    }
+    return start.Z, y, chosen
 
 
 def _louvain(Z, seed):

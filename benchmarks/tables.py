@@ -423,6 +423,12 @@ def time_to_quality_markdown(results):
     return "\n".join(lines) + "\n"
 
 
+def _pretrain_seconds(runs):
+    seconds = [r["picks"]["estimator"].get("pretrain_seconds") for r in runs]
+    seconds = [s for s in seconds if s is not None]
+    return f"{np.mean(seconds):.0f}" if seconds else "n/a"
+
+
 def choosing_k_markdown(results):
     """Picks per data set (seeds in order), hits, and mean seconds."""
     runs = results["runs"]

@@ -803,11 +803,13 @@ def test_choosing_k_smoke_and_combine(tmp_path):
     assert {"louvain", "hdbscan", "gap"} <= set(picks)
     assert all(2 <= p["k"] <= 20 or p["k"] == 0 for p in picks.values())
     # The estimator's own choice: restarts' votes, most for the chosen k.
+    assert picks["estimator"]["pretrain_seconds"] > 0
     votes = picks["estimator"]["votes"]
     assert sum(votes) == 5 and votes.index(max(votes)) == picks["estimator"]["k"] - 2
     assert len(picks["density"]["scores"]) == 5
-    # A second run reuses the cached fit and adds its runs to another file's.
-    (cached,) = (tmp_path / "cache").iterdir()
+    # A second run reuses the cached pretraining and adds its runs to another
+    # file's.
+    (cached,) = (tmp_path / "cache").glob("*.npz")
     stamp = cached.stat().st_mtime_ns
     argv = [*argv[:-1], str(tmp_path / "both"), "--combine", str(first)]
     assert benchmarks_main(argv) == 0

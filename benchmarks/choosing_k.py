@@ -208,12 +208,16 @@ def main(argv=None):
         "overrides": overrides,
         "runs": [],
     }
-    # Runs with other thread counts or data sets add to the same table.
+    # Runs with other thread counts or data sets add to the same table, in
+    # the order of the files, this run's last.
+    commands, runs = [], []
     for path in [output, *args.combine]:
         if path.is_file():
             previous = json.loads(path.read_text())
-            results["commands"] = previous["commands"] + results["commands"]
-            results["runs"] = previous["runs"] + results["runs"]
+            commands += previous["commands"]
+            runs += previous["runs"]
+    results["commands"] = commands + results["commands"]
+    results["runs"] = runs
     if not args.datasets:
         write_results(output, results, choosing_k_markdown)
     with threadpool_limits(args.threads), warnings.catch_warnings():

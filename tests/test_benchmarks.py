@@ -710,6 +710,7 @@ def test_task_data_round_trips_dense_and_sparse(tmp_path):
         "scale",
         "time-to-quality-fashion",
         "time-to-quality-levers",
+        "choosing-k-shared",
     ],
 )
 def test_committed_tables_are_made_from_their_json(folder, tmp_path):

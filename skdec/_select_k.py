@@ -1,10 +1,11 @@
 """Choosing the number of clusters without labels, on a fixed embedding.
 
 The estimators pretrain one autoencoder, embed the data once and call
-:func:`select_n_clusters` on that embedding, so searching over ``k`` costs a
-k-means per candidate (plus the criterion) rather than a DEC fit per
-candidate. The comparison of the criteria that led to the default is in
-the design notes (``design-choosing-k-criterion``).
+:func:`choose_n_clusters` on that embedding, so searching over ``k`` costs a
+k-means per candidate and restart (plus the criterion) rather than a DEC
+fit per candidate. Restarts on subsamples vote, so a near-tie in one of
+them does not decide. The measurements that led to the default criterion,
+"density", are in the design notes (``design-choosing-k-shared-space``).
 """
 
 import math

@@ -95,6 +95,8 @@ METHODS = {
     # N2D's start: UMAP of the embedding and a Gaussian mixture, not k-means.
     "dec_manifold": _dec_like(DECClusterer, init="manifold"),
     "idec_manifold": _dec_like(IDECClusterer, init="manifold"),
+    # Spectral clustering of the embedding's nearest-neighbour graph.
+    "dec_spectral": _dec_like(DECClusterer, init="spectral"),
     # Image methods, given image_shape per data set (_data.image_shape). DCEC's
     # convolutional autoencoder (conv_channels); DEC-DA's fully connected one
     # trained on shifted and rotated images; both together.

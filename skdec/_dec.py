@@ -175,7 +175,7 @@ class DECClusterer(_BaseDEC):
         the arbitrary scale the autoencoder happened to learn. None keeps
         the learned scale.
 
-    init : {"kmeans", "manifold"} or array-like of shape \
+    init : {"kmeans", "manifold", "spectral"} or array-like of shape \
 (n_clusters, latent_dim), default="kmeans"
         How the clustering stage's centroids are placed on the pretrained
         embedding. "kmeans" is the paper's k-means with ``n_init``
@@ -188,7 +188,12 @@ class DECClusterer(_BaseDEC):
         Voronoi cells in the embedding are not that partition, and then goes
         on as DEC; on data larger than the k-means sample, or data-parallel,
         it starts from the centroids alone. It needs the optional package
-        ``umap-learn``. An array gives the centroids in the embedding space
+        ``umap-learn``. "spectral" is spectral clustering of the embedding's
+        symmetric 15-nearest-neighbour graph (Ng, Jordan and Weiss: k-means
+        with ``n_init`` restarts on the top eigenvectors of its normalised
+        adjacency); like "manifold", its clusters need not be convex, the
+        centroids are their means and the stage first learns the partition.
+        An array gives the centroids in the embedding space
         (after the ``embedding_scale`` rescaling). ``n_clusters="auto"``
         always starts from k-means.
 
@@ -365,7 +370,7 @@ class DECClusterer(_BaseDEC):
             StrOptions({"auto"}),
         ],
         "embedding_scale": [Interval(Real, 0, None, closed="neither"), None],
-        "init": [StrOptions({"kmeans", "manifold"}), "array-like"],
+        "init": [StrOptions({"kmeans", "manifold", "spectral"}), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         # Checked in fit, with the data: a class or an instance of nn.Module.
         "module": "no_validation",

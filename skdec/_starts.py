@@ -1,9 +1,10 @@
 """Where DEC's clustering stage starts: the embedding and its centroids.
 
 After pretraining, the embedding of the training rows is rescaled to a fixed
-spread and the centroids are placed on it by one of three starts: k-means
+spread and the centroids are placed on it by one of four starts: k-means
 with restarts (the paper's), N2D's manifold start (UMAP, then a Gaussian
-mixture) or centroids the user gives. Data-parallel, the start is computed
+mixture), spectral clustering of its nearest-neighbour graph, or centroids
+the user gives. Data-parallel, the start is computed
 on rank 0 from a sample of every rank's rows and broadcast.
 """
 
@@ -29,6 +30,10 @@ START_TARGET_REFRESHES = 10
 # of a sample this large are as good as the full data's
 # (:ref:`design-kmeans-sample`).
 KMEANS_MAX_SAMPLES = 100_000
+
+# The spectral start's graph: each row's nearest neighbours in the
+# embedding, made symmetric (:ref:`design-spectral-start`).
+SPECTRAL_NEIGHBOURS = 15
 
 
 @dataclass(frozen=True)
@@ -157,10 +162,54 @@ def manifold_start(embedding, n_clusters, seed):
     return Start(centroids.astype(np.float32), posterior.astype(np.float32))
 
 
+def _partition_start(embedding, labels, n_clusters):
+    """Centroids (each cluster's mean; the overall mean for an empty one) and
+    the one-hot posterior of a hard partition of ``embedding``."""
+    fallback = embedding.mean(axis=0)
+    centroids = np.stack(
+        [
+            embedding[labels == j].mean(axis=0) if (labels == j).any() else fallback
+            for j in range(n_clusters)
+        ]
+    )
+    posterior = np.eye(n_clusters, dtype=np.float32)[labels]
+    return Start(centroids.astype(np.float32), posterior)
+
+
+def spectral_start(embedding, n_clusters, *, n_init, seed):
+    """Spectral clustering of the embedding's nearest-neighbour graph.
+
+    Ng, Jordan and Weiss' algorithm on the symmetric
+    ``SPECTRAL_NEIGHBOURS``-nearest-neighbour graph: the top ``n_clusters``
+    eigenvectors of its normalised adjacency, each row scaled to unit
+    length, then k-means with ``n_init`` restarts on them. Its clusters
+    follow the graph, so they need not be convex.
+    """
+    from scipy.sparse import diags
+    from scipy.sparse.linalg import eigsh
+    from sklearn.neighbors import kneighbors_graph
+
+    n_samples = len(embedding)
+    graph = kneighbors_graph(embedding, min(SPECTRAL_NEIGHBOURS, n_samples - 1))
+    graph = ((graph + graph.T) > 0).astype(np.float64)
+    scale = diags(1.0 / np.sqrt(np.asarray(graph.sum(axis=1)).ravel()))
+    adjacency = scale @ graph @ scale
+    # A fixed start vector: ARPACK's default is random.
+    _, vectors = eigsh(
+        adjacency, k=n_clusters, which="LA", v0=np.ones(n_samples), tol=1e-6
+    )
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    kmeans = KMeans(n_clusters, n_init=n_init, random_state=seed)
+    return _partition_start(embedding, kmeans.fit_predict(vectors), n_clusters)
+
+
 def place_start(init, embedding, n_clusters, *, n_init, seed):
-    """The start ``init`` names ("kmeans", "manifold" or centroids) on rows."""
+    """The start ``init`` names ("kmeans", "manifold", "spectral" or
+    centroids) on rows."""
     if isinstance(init, str) and init == "manifold":
         return manifold_start(embedding, n_clusters, seed)
+    if isinstance(init, str) and init == "spectral":
+        return spectral_start(embedding, n_clusters, n_init=n_init, seed=seed)
     if isinstance(init, str):
         return Start(kmeans_centroids(embedding, n_clusters, n_init=n_init, seed=seed))
     return Start(np.asarray(init, dtype=np.float32))

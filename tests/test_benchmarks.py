@@ -108,6 +108,7 @@ def test_dec_family_methods_take_the_overrides_they_have():
     assert (dec_manifold.init, dec_manifold.max_iter) == ("manifold", 7)
     idec_manifold = run.METHODS["idec_manifold"](4, 1, overrides)
     assert (idec_manifold.init, idec_manifold.gamma) == ("manifold", 0.5)
+    assert run.METHODS["dec_spectral"](4, 1, overrides).init == "spectral"
     # The image methods get image_shape per data set, in _run_one.
     conv = run.METHODS["dec_conv"](4, 1, {**overrides, "conv_channels": (4,)})
     assert (conv.conv_channels, conv.augment, conv.latent_dim) == ((4,), False, 3)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, silhouette_score
@@ -477,6 +478,35 @@ def test_manifold_init(blobs):
         return
     dec = _fit(X, init="manifold")
     assert adjusted_rand_score(y, dec.labels_) > 0.9
+
+
+def test_spectral_start_follows_the_graph_not_the_centroids():
+    from sklearn.datasets import make_moons
+
+    from skdec._starts import spectral_start
+
+    Z, y = make_moons(300, noise=0.04, random_state=0)
+    Z = Z.astype(np.float32)
+    start = spectral_start(Z, 2, n_init=5, seed=0)
+    labels = start.posterior.argmax(axis=1)
+    # The moons are not convex: k-means cuts them, the graph does not.
+    kmeans = KMeans(2, n_init=5, random_state=0).fit_predict(Z)
+    assert adjusted_rand_score(y, kmeans) < 0.6
+    assert adjusted_rand_score(y, labels) > 0.95
+    # A one-hot partition, the centroids its clusters' means, and seeded.
+    np.testing.assert_array_equal(start.posterior.sum(axis=1), 1.0)
+    means = [Z[labels == j].mean(axis=0) for j in range(2)]
+    np.testing.assert_allclose(start.centers, means, rtol=1e-6)
+    again = spectral_start(Z, 2, n_init=5, seed=0)
+    np.testing.assert_array_equal(again.posterior, start.posterior)
+
+
+def test_spectral_init_learns_its_partition_first(blobs):
+    X, y = blobs
+    dec = _fit(X, init="spectral", max_iter=100, tol=0.0)
+    assert adjusted_rand_score(y, dec.labels_) > 0.9
+    targets = [r.get("target") for r in dec.history_ if r["stage"] == "clustering"]
+    assert targets[:10] == ["start"] * 10 and targets[10] is None
 
 
 def test_start_target_is_learned_before_dec_takes_over(blobs):

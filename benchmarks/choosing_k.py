@@ -43,7 +43,12 @@ from benchmarks._common import (
 from benchmarks._data import load_one
 from benchmarks.tables import choosing_k_markdown, write_results
 from skdec import DECClusterer
-from skdec._select_k import CRITERIA, N_RESTARTS, choose_n_clusters
+from skdec._select_k import (
+    CRITERIA,
+    N_RESTARTS,
+    choose_n_clusters,
+    density_clusters,
+)
 from skdec.datasets import make_nonlinear_blobs
 
 CANDIDATES = list(range(2, 21))
@@ -112,11 +117,8 @@ def _louvain(Z, seed):
 
 
 def _hdbscan(Z, seed):
-    from sklearn.cluster import HDBSCAN
-
-    size = max(5, round(0.02 * len(Z)))
-    labels = HDBSCAN(min_cluster_size=size, min_samples=10).fit(Z).labels_
-    return len(set(labels.tolist()) - {-1})
+    # The count "density" uses, whatever the share of rows it covers.
+    return density_clusters(Z)[0]
 
 
 def _gap(Z, seed):

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from benchmarks._callbacks import PretrainCache
+from benchmarks._callbacks import PretrainCache, StartPartition
 from benchmarks._common import (
     add_set_argument,
     check_overrides,
@@ -49,6 +49,7 @@ from skdec._select_k import (
     choose_n_clusters,
     density_clusters,
 )
+from skdec._starts import neighbour_graph
 from skdec.datasets import make_nonlinear_blobs
 
 CANDIDATES = list(range(2, 21))
@@ -71,14 +72,6 @@ def load(name, seed):
     return np.ascontiguousarray(X, dtype=np.float32), np.asarray(y)
 
 
-class _Start:
-    """Callback keeping the start's (rescaled) embedding and its seconds."""
-
-    def on_record(self, estimator, record, embedding=None, **_):
-        if record["stage"] == "init":
-            self.Z, self.seconds = embedding, record["seconds"]
-
-
 def auto_fit(name, seed, threads, cache, overrides=None):
     """``(Z, y, chosen)``: the "auto" fit's embedding and what it chose
     (``k``, ``votes``, ``seconds`` of the choice and ``pretrain_seconds``).
@@ -89,27 +82,26 @@ def auto_fit(name, seed, threads, cache, overrides=None):
     picks now; ``pretrain_seconds`` are those measured when it was trained.
     """
     X, y = load(name, seed)
-    start = _Start()
+    start = StartPartition()
     pretrained = PretrainCache(cache, f"{name}_s{seed}_t{threads}")
     params = {"max_iter": 0, **(overrides or {}), "n_clusters": "auto"}
     dec = DECClusterer(**params, random_state=seed, callbacks=[pretrained, start])
     dec.fit(X)
     epochs = [r for r in dec.history_ if r["stage"].startswith("pretrain")]
+    (init,) = [r for r in dec.history_ if r["stage"] == "init"]
     chosen = {
         "k": int(dec.n_clusters_),
         "votes": dec.n_clusters_votes_.tolist(),
-        "seconds": start.seconds,
+        "seconds": init["seconds"],
         "pretrain_seconds": float(sum(r["seconds"] for r in epochs)),
     }
-    return start.Z, y, chosen
+    return start.embedding, y, chosen
 
 
 def _louvain(Z, seed):
     import networkx as nx
-    from sklearn.neighbors import kneighbors_graph
 
-    graph = kneighbors_graph(Z, GRAPH_NEIGHBOURS, include_self=False)
-    graph = ((graph + graph.T) > 0).astype(float)
+    graph = neighbour_graph(Z, GRAPH_NEIGHBOURS)
     communities = nx.community.louvain_communities(
         nx.from_scipy_sparse_array(graph), resolution=1.0, seed=seed
     )

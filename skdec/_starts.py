@@ -152,29 +152,27 @@ def manifold_start(embedding, n_clusters, seed):
     ).fit_transform(embedding)
     mixture = GaussianMixture(n_clusters, covariance_type="full", random_state=seed)
     labels = mixture.fit_predict(reduced)
-    fallback = embedding.mean(axis=0)
-    centroids = np.stack(
-        [
-            embedding[labels == j].mean(axis=0) if (labels == j).any() else fallback
-            for j in range(n_clusters)
-        ]
-    )
-    posterior = mixture.predict_proba(reduced)
-    return Start(centroids.astype(np.float32), posterior.astype(np.float32))
+    posterior = mixture.predict_proba(reduced).astype(np.float32)
+    return Start(cluster_means(embedding, labels, n_clusters), posterior)
 
 
-def _partition_start(embedding, labels, n_clusters):
-    """Centroids (each cluster's mean; the overall mean for an empty one) and
-    the one-hot posterior of a hard partition of ``embedding``."""
+def cluster_means(embedding, labels, n_clusters):
+    """Each cluster's mean in ``embedding`` (float32); the overall mean for an
+    empty cluster."""
     fallback = embedding.mean(axis=0)
-    centroids = np.stack(
-        [
-            embedding[labels == j].mean(axis=0) if (labels == j).any() else fallback
-            for j in range(n_clusters)
-        ]
-    )
-    posterior = np.eye(n_clusters, dtype=np.float32)[labels]
-    return Start(centroids.astype(np.float32), posterior)
+    centroids = [
+        embedding[labels == j].mean(axis=0) if (labels == j).any() else fallback
+        for j in range(n_clusters)
+    ]
+    return np.stack(centroids).astype(np.float32)
+
+
+def neighbour_graph(embedding, n_neighbors):
+    """The symmetric, unweighted ``n_neighbors``-nearest-neighbour graph (CSR)."""
+    from sklearn.neighbors import kneighbors_graph
+
+    graph = kneighbors_graph(embedding, min(n_neighbors, len(embedding) - 1))
+    return ((graph + graph.T) > 0).astype(np.float64)
 
 
 def spectral_start(embedding, n_clusters, *, n_init, seed):
@@ -188,11 +186,9 @@ def spectral_start(embedding, n_clusters, *, n_init, seed):
     """
     from scipy.sparse import diags
     from scipy.sparse.linalg import eigsh
-    from sklearn.neighbors import kneighbors_graph
 
     n_samples = len(embedding)
-    graph = kneighbors_graph(embedding, min(SPECTRAL_NEIGHBOURS, n_samples - 1))
-    graph = ((graph + graph.T) > 0).astype(np.float64)
+    graph = neighbour_graph(embedding, SPECTRAL_NEIGHBOURS)
     scale = diags(1.0 / np.sqrt(np.asarray(graph.sum(axis=1)).ravel()))
     adjacency = scale @ graph @ scale
     # Eigenvalues near 1 are near-degenerate where clusters barely touch;
@@ -205,8 +201,9 @@ def spectral_start(embedding, n_clusters, *, n_init, seed):
     )
     vectors = vectors[:, np.argsort(-values)[:n_clusters]]
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    kmeans = KMeans(n_clusters, n_init=n_init, random_state=seed)
-    return _partition_start(embedding, kmeans.fit_predict(vectors), n_clusters)
+    labels = KMeans(n_clusters, n_init=n_init, random_state=seed).fit_predict(vectors)
+    posterior = np.eye(n_clusters, dtype=np.float32)[labels]
+    return Start(cluster_means(embedding, labels, n_clusters), posterior)
 
 
 def place_start(init, embedding, n_clusters, *, n_init, seed):

@@ -1,8 +1,8 @@
 """``python -m benchmarks [COMMAND] ...``: the one runner of the benchmarks.
 
 Commands: ``suite`` (the default: :mod:`benchmarks.run`), ``speed``, ``scale``,
-``gpu``, ``starts``, ``single_cell``, ``time_to_quality``, ``choosing_k`` and ``table``
-(markdown from results JSON).
+``gpu``, ``starts``, ``structure``, ``single_cell``, ``time_to_quality``,
+``choosing_k`` and ``table`` (markdown from results JSON).
 ``python -m benchmarks COMMAND --help`` lists each one's options.
 """
 
@@ -13,7 +13,9 @@ import sys
 COMMANDS = {"suite": "run", "table": "tables", "single_cell": "single_cell"}
 COMMANDS["time_to_quality"] = "time_to_quality"
 COMMANDS["choosing_k"] = "choosing_k"
-COMMANDS.update({name: name for name in ("speed", "scale", "gpu", "starts")})
+COMMANDS.update(
+    {name: name for name in ("speed", "scale", "gpu", "starts", "structure")}
+)
 
 
 def main(argv=None):

@@ -368,6 +368,40 @@ def starts_markdown(results):
     return "\n".join(lines) + "\n"
 
 
+def structure_markdown(results):
+    """Neighbourhood purity, and the partitions' scores, agreement with the
+    peer and lost classes."""
+    lines = [
+        "# What the data's neighbourhoods allow",
+        "",
+        f"- Machine: {machine_summary(results['machine'])}",
+        f"- Command: `{results['command']}`",
+        "- Purity: the share of each row's 10 nearest neighbours with its class. "
+        "ARI peer: agreement with UMAP + GMM's partition; errors shared: the "
+        "share of the partition's misassigned rows the peer misassigns too; "
+        "lost: classes with under half their rows in their matched cluster "
+        "(the share there).",
+        "",
+    ]
+    rows = [
+        [run["dataset"], run["seed"]]
+        + [f"{run['purity'][key]:.3f}" for key in ("input", "embedding")]
+        for run in results["runs"]
+    ]
+    lines += table(["dataset", "seed", "purity, input", "purity, embedding"], rows)
+    rows = []
+    for run in results["runs"]:
+        for name, p in run["partitions"].items():
+            lost = ", ".join(f"{c} ({r:.2f})" for c, r in p["lost"].items())
+            rows.append([run["dataset"], run["seed"], name])
+            rows[-1] += [f"{p[key]:.3f}" for key in ("acc", "nmi")]
+            rows[-1] += [_f(p.get("ari_peer")), _f(p.get("errors_shared"))]
+            rows[-1] += [lost or "none"]
+    header = ["dataset", "seed", "partition", "ACC", "NMI", "ARI peer"]
+    lines += ["", *table([*header, "errors shared", "lost classes"], rows)]
+    return "\n".join(lines) + "\n"
+
+
 def _mean_std(values, digits=3):
     values = np.asarray(values, dtype=float)
     std = values.std(ddof=1) if len(values) > 1 else 0.0
@@ -477,6 +511,7 @@ MARKDOWN = {
     "time_to_quality": time_to_quality_markdown,
     "speed": speed_markdown,
     "starts": starts_markdown,
+    "structure": structure_markdown,
     "choosing_k": choosing_k_markdown,
     **{w: functools.partial(scale_markdown, w) for w in SCALE_COLUMNS},
 }

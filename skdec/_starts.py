@@ -175,20 +175,17 @@ def neighbour_graph(embedding, n_neighbors):
     return ((graph + graph.T) > 0).astype(np.float64)
 
 
-def spectral_start(embedding, n_clusters, *, n_init, seed):
-    """Spectral clustering of the embedding's nearest-neighbour graph.
+def spectral_partition(graph, n_clusters, *, n_init, seed):
+    """Ng, Jordan and Weiss' spectral clustering of a symmetric ``graph``.
 
-    Ng, Jordan and Weiss' algorithm on the symmetric
-    ``SPECTRAL_NEIGHBOURS``-nearest-neighbour graph: the top ``n_clusters``
-    eigenvectors of its normalised adjacency, each row scaled to unit
-    length, then k-means with ``n_init`` restarts on them. Its clusters
-    follow the graph, so they need not be convex.
+    The top ``n_clusters`` eigenvectors of its normalised adjacency, each row
+    scaled to unit length, then k-means with ``n_init`` restarts on them.
+    Returns the labels.
     """
     from scipy.sparse import diags
     from scipy.sparse.linalg import eigsh
 
-    n_samples = len(embedding)
-    graph = neighbour_graph(embedding, SPECTRAL_NEIGHBOURS)
+    n_samples = graph.shape[0]
     scale = diags(1.0 / np.sqrt(np.asarray(graph.sum(axis=1)).ravel()))
     adjacency = scale @ graph @ scale
     # Eigenvalues near 1 are near-degenerate where clusters barely touch;
@@ -201,7 +198,18 @@ def spectral_start(embedding, n_clusters, *, n_init, seed):
     )
     vectors = vectors[:, np.argsort(-values)[:n_clusters]]
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    labels = KMeans(n_clusters, n_init=n_init, random_state=seed).fit_predict(vectors)
+    return KMeans(n_clusters, n_init=n_init, random_state=seed).fit_predict(vectors)
+
+
+def spectral_start(embedding, n_clusters, *, n_init, seed):
+    """Spectral clustering of the embedding's nearest-neighbour graph.
+
+    :func:`spectral_partition` of the symmetric
+    ``SPECTRAL_NEIGHBOURS``-nearest-neighbour graph. Its clusters follow
+    the graph, so they need not be convex.
+    """
+    graph = neighbour_graph(embedding, SPECTRAL_NEIGHBOURS)
+    labels = spectral_partition(graph, n_clusters, n_init=n_init, seed=seed)
     posterior = np.eye(n_clusters, dtype=np.float32)[labels]
     return Start(cluster_means(embedding, labels, n_clusters), posterior)
 

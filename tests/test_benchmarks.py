@@ -652,6 +652,49 @@ def test_starts_study_smoke(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
 
 
+def test_structure_study_smoke(tmp_path):
+    argv = [
+        "structure",
+        *("--datasets", "wine", "--seeds", "0", "--no-peer"),
+        *("--set", "hidden_dims=(8,)", "--set", "latent_dim=3"),
+        *("--set", "pretrain_epochs=2"),
+        *("--cache", str(tmp_path / "cache"), "--output", str(tmp_path / "out")),
+    ]
+    assert benchmarks_main(argv) == 0
+    results = json.loads((tmp_path / "out" / "structure.json").read_text())
+    (run_,) = results["runs"]
+    assert sorted(run_["partitions"]) == ["kmeans", "spectral", "spectral_agreeing"]
+    assert 0 < run_["purity"]["embedding"] <= 1 and run_["purity"]["input"] > 0.8
+    markdown = (tmp_path / "out" / "structure.md").read_text()
+    assert markdown == tables.structure_markdown(results)
+    assert "| wine | 0 | spectral_agreeing |" in markdown
+
+
+def test_structure_pieces():
+    from benchmarks.structure import agreeing_graph, describe, neighbour_purity
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 50)
+    X = rng.normal(size=(100, 2)) + 10 * y[:, None]
+    assert neighbour_purity(X, y) == 1.0
+    assert neighbour_purity(rng.normal(size=(100, 2)), y) < 0.7
+    # Edges both graphs have weigh 1, the embedding's others 1e-3; the
+    # input's own edges are not added.
+    shuffled = rng.permutation(X)
+    graph = agreeing_graph(X, shuffled, n_neighbors=5).toarray()
+    assert set(np.unique(graph)) <= {0.0, 1e-3, 1.0 + 1e-3}
+    assert (graph == 1e-3).sum() > (graph > 1).sum()
+    np.testing.assert_array_equal(graph, graph.T)
+    # 30 of class 1's 50 rows merged into class 0's cluster: class 1 is lost
+    # (0.4 of its rows in its cluster); with 25, half stay, and it is not.
+    labels = np.where((y == 1) & (np.arange(100) >= 70), 0, y)
+    result = describe(y, labels, peer=labels)
+    assert result["acc"] == 0.7 and result["lost"] == {"1": 0.4}
+    assert result["ari_peer"] == 1.0 and result["errors_shared"] == 1.0
+    assert describe(y, np.where(np.arange(100) >= 75, 0, y))["lost"] == {}
+    assert "ari_peer" not in describe(y, labels)
+
+
 def test_time_to_quality_smoke_and_combine(tmp_path):
     common = [
         *("--datasets", "wine", "--seeds", "0", "--max-samples", "60"),
@@ -712,6 +755,8 @@ def test_task_data_round_trips_dense_and_sparse(tmp_path):
         "time-to-quality-fashion",
         "time-to-quality-levers",
         "choosing-k-shared",
+        "structure-small",
+        "structure-fashion",
     ],
 )
 def test_committed_tables_are_made_from_their_json(folder, tmp_path):

@@ -1,5 +1,6 @@
 """Behaviour of DECClusterer as a scikit-learn estimator."""
 
+import sys
 import warnings
 
 import joblib
@@ -469,15 +470,17 @@ def test_init_array_is_checked_before_training(blobs, init, params, message):
 
 
 def test_manifold_init(blobs):
+    pytest.importorskip("umap")
     X, y = blobs
-    try:
-        import umap  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="pip install umap-learn"):
-            _fit(X, init="manifold")
-        return
     dec = _fit(X, init="manifold")
     assert adjusted_rand_score(y, dec.labels_) > 0.9
+
+
+def test_manifold_init_without_umap_says_what_to_install(blobs, monkeypatch):
+    # A None entry in sys.modules makes ``import umap`` raise ImportError.
+    monkeypatch.setitem(sys.modules, "umap", None)
+    with pytest.raises(ImportError, match="pip install umap-learn"):
+        _fit(blobs[0], init="manifold")
 
 
 def test_spectral_start_follows_the_graph_not_the_centroids():

@@ -6,10 +6,11 @@ clusters:
 
 - the label purity of neighbourhoods: the share of each row's 10 nearest
   neighbours that have its class, in the input and in the embedding;
-- partitions: DEC's k-means start, the spectral start (``init="spectral"``),
-  spectral clustering of the neighbours the embedding and the input agree
-  on (the 15 nearest of each, kept where both have the edge), and the
-  peer, UMAP + Gaussian mixture of the input (with umap-learn);
+- partitions: DEC's k-means start; the spectral start's
+  (``init="spectral"``'s graph and algorithm, its k-means seeded with the
+  seed); spectral clustering of the neighbours the embedding and the input
+  agree on (the 15 nearest of each, kept where both have the edge); and
+  the peer, UMAP + Gaussian mixture of the input (with umap-learn);
 - per partition: ACC, NMI, its agreement with the peer's partition (ARI),
   the share of its errors the peer makes too, and the classes it loses
   (under half of their rows in the cluster matched to them).

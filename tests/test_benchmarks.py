@@ -757,6 +757,7 @@ def test_task_data_round_trips_dense_and_sparse(tmp_path):
         "choosing-k-shared",
         "structure-small",
         "structure-fashion",
+        "structure-fashion-pretrain200",
     ],
 )
 def test_committed_tables_are_made_from_their_json(folder, tmp_path):

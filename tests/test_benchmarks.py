@@ -758,6 +758,8 @@ def test_task_data_round_trips_dense_and_sparse(tmp_path):
         "structure-small",
         "structure-fashion",
         "structure-fashion-pretrain200",
+        "structure-digits-augment",
+        "structure-fashion-augment",
     ],
 )
 def test_committed_tables_are_made_from_their_json(folder, tmp_path):

@@ -760,6 +760,7 @@ def test_task_data_round_trips_dense_and_sparse(tmp_path):
         "structure-fashion-pretrain200",
         "structure-digits-augment",
         "structure-fashion-augment",
+        "structure-fashion-augment-adam",
     ],
 )
 def test_committed_tables_are_made_from_their_json(folder, tmp_path):

@@ -80,8 +80,21 @@ def add_set_argument(parser, help_extra=""):
     parser.add_argument("--set", default=[], help=text, **kwargs)
 
 
-def check_overrides(parser, make_estimator, overrides):
-    """Usage error for an unknown name or invalid value, before any run."""
+def add_cache_argument(parser, study):
+    """--cache: the folder of a study's pretrained autoencoders."""
+    text = (
+        f"folder of pretrained autoencoders (default: benchmarks/results/tmp-{study}-"
+    )
+    text += "cache, ignored by git); empty it after changing skdec's training"
+    default = RESULTS_DIR / f"tmp-{study}-cache"
+    parser.add_argument("--cache", type=Path, default=default, help=text)
+
+
+def check_overrides(parser, make_estimator, overrides, fixed=()):
+    """Usage error for an unknown name or invalid value, or a ``fixed`` name
+    (one the study sets itself), before any run."""
+    for key in sorted(set(fixed) & set(overrides)):
+        parser.error(f"--set {key}: set by the study.")
     try:
         estimator = make_estimator(overrides)
         if hasattr(estimator, "_parameter_constraints"):

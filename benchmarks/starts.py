@@ -11,14 +11,13 @@ import argparse
 import importlib.util
 import shlex
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.cluster import KMeans
 
 from benchmarks._callbacks import PretrainCache, Refreshes, StartPartition
 from benchmarks._common import (
-    RESULTS_DIR,
+    add_cache_argument,
     add_data_arguments,
     add_set_argument,
     check_data_arguments,
@@ -114,17 +113,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks starts")
     add_data_arguments(parser, ("digits", "fashion"), ["digits", "fashion"], seeds=(0,))
     parser.add_argument("--steps", type=int, default=3000, help="clustering steps")
-    text = "folder of pretrained autoencoders (default: benchmarks/results/tmp-starts-"
-    text += "cache, ignored by git); empty it after changing skdec's training"
-    cache = RESULTS_DIR / "tmp-starts-cache"
-    parser.add_argument("--cache", type=Path, default=cache, help=text)
+    add_cache_argument(parser, "starts")
     parser.add_argument("--no-manifold", action="store_true", help="skip UMAP")
     add_set_argument(parser, help_extra="; of DECClusterer (not max_iter, tol or init)")
     args = parser.parse_args(argv)
     overrides = dict(args.set)
-    for key in set(_FIXED) & set(overrides):
-        parser.error(f"--set {key}: set by the study.")
-    check_overrides(parser, lambda o: DECClusterer(**o), overrides)
+    check_overrides(parser, lambda o: DECClusterer(**o), overrides, fixed=_FIXED)
     check_data_arguments(parser, args)
     if args.steps < 1:
         parser.error("--steps must be a positive integer.")

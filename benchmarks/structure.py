@@ -19,10 +19,10 @@ Writes ``structure.json`` and its markdown. The labels only score.
 """
 
 import argparse
+import functools
 import importlib.util
 import shlex
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from benchmarks._callbacks import PretrainCache, StartPartition
 from benchmarks._common import (
-    RESULTS_DIR,
+    add_cache_argument,
     add_data_arguments,
     add_set_argument,
     check_data_arguments,
@@ -65,10 +65,10 @@ def neighbour_purity(features, y, n_neighbors=PURITY_NEIGHBOURS):
     return float(np.mean(y[neighbours] == y[:, None]))
 
 
-def agreeing_graph(embedding, X, n_neighbors=SPECTRAL_NEIGHBOURS):
-    """The embedding's neighbour graph, its edges weighted 1 where the input's
-    neighbour graph has them too and ``UNCONFIRMED_WEIGHT`` elsewhere."""
-    graph = neighbour_graph(embedding, n_neighbors)
+def agreeing_graph(graph, X, n_neighbors=SPECTRAL_NEIGHBOURS):
+    """The embedding's neighbour ``graph``, its edges weighted 1 where the
+    input's ``n_neighbors`` graph has them too and ``UNCONFIRMED_WEIGHT``
+    elsewhere."""
     confirmed = graph.multiply(neighbour_graph(X, n_neighbors))
     return (confirmed + UNCONFIRMED_WEIGHT * graph).tocsr()
 
@@ -99,18 +99,14 @@ def study(X, y, dataset, seed, args, overrides, peer):
     estimator.set_params(callbacks=[cache, start])
     estimator.fit(X)
     Z = start.embedding
-    n_init = estimator.n_init
+    graph = neighbour_graph(Z, SPECTRAL_NEIGHBOURS)
+    spectral = functools.partial(
+        spectral_partition, n_clusters=n_clusters, n_init=estimator.n_init, seed=seed
+    )
     partitions = {
         "kmeans": start.labels,
-        "spectral": spectral_partition(
-            neighbour_graph(Z, SPECTRAL_NEIGHBOURS),
-            n_clusters,
-            n_init=n_init,
-            seed=seed,
-        ),
-        "spectral_agreeing": spectral_partition(
-            agreeing_graph(Z, X), n_clusters, n_init=n_init, seed=seed
-        ),
+        "spectral": spectral(graph),
+        "spectral_agreeing": spectral(agreeing_graph(graph, X)),
     }
     peer_labels = None
     if peer:
@@ -141,17 +137,12 @@ def main(argv=None):
     add_data_arguments(
         parser, choices, ["digits", "wine", "breast_cancer", "synthetic"]
     )
-    text = "folder of pretrained autoencoders (default: benchmarks/results/tmp-"
-    text += "structure-cache, ignored by git); empty it after changing skdec's training"
-    cache = RESULTS_DIR / "tmp-structure-cache"
-    parser.add_argument("--cache", type=Path, default=cache, help=text)
+    add_cache_argument(parser, "structure")
     parser.add_argument("--no-peer", action="store_true", help="skip UMAP + GMM")
     add_set_argument(parser, help_extra="; of DECClusterer (not max_iter or init)")
     args = parser.parse_args(argv)
     overrides = dict(args.set)
-    for key in set(_FIXED) & set(overrides):
-        parser.error(f"--set {key}: set by the study.")
-    check_overrides(parser, lambda o: DECClusterer(**o), overrides)
+    check_overrides(parser, lambda o: DECClusterer(**o), overrides, fixed=_FIXED)
     check_data_arguments(parser, args)
     peer = not args.no_peer and importlib.util.find_spec("umap") is not None
     results = {

@@ -1,8 +1,8 @@
 """``python -m benchmarks [COMMAND] ...``: the one runner of the benchmarks.
 
-Commands: ``suite`` (the default: :mod:`benchmarks.run`), ``speed``, ``scale``,
-``gpu``, ``starts``, ``structure``, ``single_cell``, ``time_to_quality``,
-``choosing_k`` and ``table`` (markdown from results JSON).
+Commands: ``suite`` (the default: :mod:`benchmarks.run`), ``panel``, ``speed``,
+``scale``, ``gpu``, ``starts``, ``structure``, ``single_cell``,
+``time_to_quality``, ``choosing_k`` and ``table`` (markdown from results JSON).
 ``python -m benchmarks COMMAND --help`` lists each one's options.
 """
 
@@ -14,7 +14,7 @@ COMMANDS = {"suite": "run", "table": "tables", "single_cell": "single_cell"}
 COMMANDS["time_to_quality"] = "time_to_quality"
 COMMANDS["choosing_k"] = "choosing_k"
 COMMANDS.update(
-    {name: name for name in ("speed", "scale", "gpu", "starts", "structure")}
+    {name: name for name in ("speed", "scale", "gpu", "starts", "structure", "panel")}
 )
 
 

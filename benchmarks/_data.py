@@ -25,6 +25,10 @@ SUITE_DATASETS = (
     *("breast_cancer", "text", "mnist", "fashion"),
 )
 TEXT_SAMPLES = 2000  # documents of the "text" data set (TF-IDF, sparse)
+CELLS = 10_000  # cells of the "cells" data set (generated counts, preprocessed)
+FASHION_SAMPLE = 5000  # the first rows of Fashion-MNIST's training split
+# scanpy ships this real data set inside its package (no download).
+PBMC_FILE = "datasets/10x_pbmc68k_reduced.h5ad"
 
 
 def _standardised(name):
@@ -36,7 +40,9 @@ def _standardised(name):
     return StandardScaler().fit_transform(X).astype(np.float32), y
 
 
-def load(name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test"):
+def load(
+    name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test", pbmc=None
+):
     """``{data set name: (X, y)}`` for one name of :data:`SUITE_DATASETS`.
 
     >>> load("imbalanced")["digits_imbalanced_r0.3"][0].shape
@@ -60,6 +66,17 @@ def load(name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test
     if name == "text":
         X, y = _skdec_data.make_topic_corpus(TEXT_SAMPLES, random_state=seed)
         return {name: (X.tocsr().astype(np.float32), y)}
+    if name == "cells":
+        counts, types = _skdec_data.make_single_cell_counts(
+            CELLS, n_types=8, random_state=seed
+        )
+        return {name: (_skdec_data.preprocess_counts(counts), types)}
+    if name == "pbmc68k":
+        return {name: load_pbmc68k(pbmc)}
+    if name == "fashion5k":
+        X, y = _skdec_data.load_fashion_mnist(fashion, subset="train")
+        X, y = X[:FASHION_SAMPLE], y[:FASHION_SAMPLE]
+        return {f"fashion_train{FASHION_SAMPLE // 1000}k": (X.reshape(len(X), -1), y)}
     if name == "mnist":
         return {name: _skdec_data.load_mnist(mnist)}
     if name == "fashion":
@@ -67,6 +84,35 @@ def load(name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test
         X, y = _skdec_data.load_fashion_mnist(fashion, subset=fashion_subset)
         return {f"fashion_{fashion_subset}": (X.reshape(len(X), -1), y)}
     raise ValueError(f"unknown data set {name!r}")
+
+
+def pbmc_path(pbmc=None):
+    """``pbmc``, else the copy of ``pbmc68k_reduced`` inside scanpy, else None."""
+    if pbmc is not None:
+        return Path(pbmc)
+    import importlib.util
+
+    spec = importlib.util.find_spec("scanpy")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / PBMC_FILE
+    return path if path.is_file() else None
+
+
+def load_pbmc68k(pbmc=None):
+    """scanpy's ``pbmc68k_reduced`` (700 real blood cells x 765 genes, already
+    scaled) and its 10 ``bulk_labels``, read with anndata (no scanpy import)."""
+    import anndata
+
+    path = pbmc_path(pbmc)
+    if path is None:
+        raise FileNotFoundError(
+            "pbmc68k_reduced needs scanpy (pip install scanpy), which ships it, "
+            "or --pbmc PATH to its .h5ad file; nothing is downloaded."
+        )
+    adata = anndata.read_h5ad(path)
+    X = np.asarray(adata.X, dtype=np.float32)
+    return X, np.asarray(adata.obs["bulk_labels"].cat.codes)
 
 
 def save_task_data(stem, X, y):

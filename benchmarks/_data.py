@@ -102,6 +102,8 @@ def pbmc_path(pbmc=None):
 def load_pbmc68k(pbmc=None):
     """scanpy's ``pbmc68k_reduced`` (700 real blood cells x 765 genes, already
     scaled) and its 10 ``bulk_labels``, read with anndata (no scanpy import)."""
+    import warnings
+
     import anndata
 
     path = pbmc_path(pbmc)
@@ -110,7 +112,10 @@ def load_pbmc68k(pbmc=None):
             "pbmc68k_reduced needs scanpy (pip install scanpy), which ships it, "
             "or --pbmc PATH to its .h5ad file; nothing is downloaded."
         )
-    adata = anndata.read_h5ad(path)
+    with warnings.catch_warnings():
+        # The file's neighbour graph is in an older place; we do not read it.
+        warnings.simplefilter("ignore", FutureWarning)
+        adata = anndata.read_h5ad(path)
     X = np.asarray(adata.X, dtype=np.float32)
     return X, np.asarray(adata.obs["bulk_labels"].cat.codes)
 

@@ -60,12 +60,14 @@ def _load(path):
         return data["X"]
 
 
-def _pretrain_epochs(estimator):
-    """Epochs pretraining ran (None for methods without a history)."""
+def _pretraining(estimator):
+    """Epochs pretraining ran and how many of its stages ended on a plateau
+    of the loss (None for methods without a history)."""
     history = getattr(estimator, "history_", None)
     if history is None:
-        return None
-    return sum(r["stage"].startswith("pretrain") for r in history)
+        return None, None
+    records = [r for r in history if r["stage"].startswith("pretrain")]
+    return len(records), sum(bool(r.get("plateau")) for r in records)
 
 
 def main(task_path):
@@ -103,6 +105,7 @@ def main(task_path):
         stages[stage] = stages.get(stage, 0.0) + record.get("seconds", 0.0)
     import skdec
 
+    epochs, plateau_stops = _pretraining(estimator)
     out = Path(task_path).with_suffix("")
     np.save(f"{out}-labels.npy", np.asarray(estimator.labels_))
     result = {
@@ -110,7 +113,8 @@ def main(task_path):
         "stage_seconds": stages or None,
         "rss_before_fit_mb": before,
         "peak_rss_mb": peak,
-        "pretrain_epochs": _pretrain_epochs(estimator),
+        "pretrain_epochs": epochs,
+        "plateau_stops": plateau_stops,
         "skdec": skdec.__file__,
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
     }

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -463,29 +463,70 @@ def main(argv=None):
     return int(any("error" in row for row in results["runs"]))
 
 
+def _derived_paper_row(dec_row):
+    """dec's row as dec_paper's, where dec's fit was the paper's pretraining
+    (no stage ended on a plateau: then "auto" ran 200 epochs of 256 rows,
+    the same computation as dec_paper's fit); else None."""
+    if "error" in dec_row or dec_row.get("plateau_stops") != 0:
+        return None
+    return {**dec_row, "method": "dec_paper", "derived_from": "dec"}
+
+
 def _run(results, labels, folder, worktree, overrides, output):
+    """Fit every task, ``jobs`` at a time, the costliest ready task first.
+
+    dec_paper waits for dec's fit of the same data and seed and reuses it
+    where they are the same computation (:func:`_derived_paper_row`), unless
+    --set changes pretraining's epochs or batch size.
+    """
     datasets = results["datasets"]
-    tasks = _tasks(datasets, results["methods"], results["seeds"])
     env = _fit_env()
+    ready = _tasks(datasets, results["methods"], results["seeds"])
+    for task in ready:
+        info = datasets[task["dataset"]]
+        task.update(
+            n_clusters=info["n_clusters"],
+            data=info["path"],
+            params=_params(task["method"], overrides, info["image_shape"]),
+            repo=str(REPO),
+            skdec_path=str(worktree) if task["method"] == "baseline" else None,
+            y=labels[task["dataset"]],
+        )
+    reuse = "dec" in results["methods"] and not {
+        "pretrain_epochs",
+        "pretrain_batch_size",
+    } & set(overrides)
+    waiting = {}
+    if reuse:
+        waiting = {_key(t): t for t in ready if t["method"] == "dec_paper"}
+        ready = [t for t in ready if t["method"] != "dec_paper"]
+    total, running = len(ready) + len(waiting), {}
     with ThreadPoolExecutor(results["jobs"]) as pool:
-        futures = {}
-        for task in tasks:
-            info = datasets[task["dataset"]]
-            task.update(
-                n_clusters=info["n_clusters"],
-                data=info["path"],
-                params=_params(task["method"], overrides, info["image_shape"]),
-                repo=str(REPO),
-                skdec_path=str(worktree) if task["method"] == "baseline" else None,
-                y=labels[task["dataset"]],
-            )
-            futures[pool.submit(_fit, task, folder, env)] = task
-        for done, future in enumerate(as_completed(futures), 1):
-            row = future.result()
-            results["runs"].append(row)
-            what = f"{row['dataset']} {row['method']} seed {row['seed']}"
-            score = row.get("error") or f"ACC {row['acc']:.3f}, {row['seconds']:.1f} s"
-            print(
-                f"[{done}/{len(futures)}] {what}: {score}", file=sys.stderr, flush=True
-            )
-            write(output, results)  # an interrupted panel keeps what it did
+        while ready or running:
+            while ready and len(running) < results["jobs"]:
+                task = ready.pop(0)
+                running[pool.submit(_fit, task, folder, env)] = task
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                del running[future]
+                rows = [future.result()]
+                row = rows[0]
+                paper = waiting.pop(_key(row), None) if row["method"] == "dec" else None
+                if paper is not None and (derived := _derived_paper_row(row)):
+                    rows.append(derived)
+                elif paper is not None:
+                    ready.insert(0, paper)  # the costliest kind: first
+                for row in rows:
+                    results["runs"].append(row)
+                    _report(row, len(results["runs"]), total)
+                write(output, results)  # an interrupted panel keeps what it did
+
+
+def _key(row):
+    return row["dataset"], row["seed"]
+
+
+def _report(row, done, total):
+    what = f"{row['dataset']} {row['method']} seed {row['seed']}"
+    score = row.get("error") or f"ACC {row['acc']:.3f}, {row['seconds']:.1f} s"
+    print(f"[{done}/{total}] {what}: {score}", file=sys.stderr, flush=True)

@@ -109,12 +109,12 @@ class DECClusterer(_BaseDEC):
 
     pretrain_epochs : int or "auto", default="auto"
         Epochs of each pretraining stage (each layer-wise pair and the
-        fine-tuning). "auto" is DEC-keras' 200 on fewer than 5,000 rows;
-        from 5,000 rows on, enough epochs for 3,000 steps, at least 20 (20
-        for 10,000 rows or more), which kept the accuracy on Fashion-MNIST
-        in under a third of the time (see the
-        :ref:`design notes <design-time-to-quality>`). The paper counts 50k
-        iterations per layer on MNIST.
+        fine-tuning). "auto" is DEC-keras' 200, ended early once the
+        reconstruction loss levels off: when the best epoch loss of the last
+        1,000 steps is less than 1% below the best before them. The history
+        marks the epoch that ended a stage with ``"plateau": True``. See
+        the :ref:`design notes <design-pretraining-plateau>`. The paper
+        counts 50k iterations per layer on MNIST.
 
     dropout : float, default=0.2
         Corruption rate of the denoising autoencoders in layer-wise
@@ -137,13 +137,7 @@ class DECClusterer(_BaseDEC):
         Mini-batch size of the clustering stage (the paper's 256).
 
     pretrain_batch_size : int or "auto", default="auto"
-        Mini-batch size of pretraining. "auto" is the paper's 256 on fewer
-        than 5,000 rows and 64 from 5,000 rows on: smaller batches take
-        more steps for the same computation, and the embedding improves
-        with steps, but on small data sets 64-row batches lost accuracy
-        (see the :ref:`design notes <design-time-to-quality>`).
-        ``pretrain_epochs=200, pretrain_batch_size=256`` is DEC-keras'
-        pretraining on any data.
+        Mini-batch size of pretraining. "auto" is the paper's 256.
 
     learning_rate : float, default=0.01
         Learning rate of the clustering stage (SGD with momentum 0.9, as in

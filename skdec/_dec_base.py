@@ -316,7 +316,7 @@ class _BaseDEC(_BaseDeepClusterer):
     def _pretrain(self, autoencoder, X, setup):
         if self.pretrain is None or self.pretrain_epochs == 0:
             return
-        batch_size, epochs = auto_pretraining(
+        batch_size, epochs, plateau = auto_pretraining(
             X.shape[0], self.pretrain_batch_size, self.pretrain_epochs, setup.comm
         )
         optimizer = self.pretrain_optimizer
@@ -340,6 +340,7 @@ class _BaseDEC(_BaseDeepClusterer):
             comm=setup.comm,
             hooks=setup.hooks,
             augment=self._augmentation(),
+            plateau=plateau,
         )
 
     # -- inference ----------------------------------------------------------

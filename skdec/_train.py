@@ -42,14 +42,17 @@ _MAX_GRAD_NORM = 1.0
 _MAX_SGD_RATE_TIMES_POWER = 0.25
 
 # pretrain_batch_size="auto" and pretrain_epochs="auto": DEC-keras' 200
-# epochs of 256 rows on small data; from LARGE_DATA_ROWS rows on, at least
-# LARGE_DATA_STEPS steps of 64 rows and at least 20 epochs, which kept the
-# accuracy there in under a third of the time, where on small data 64-row
-# batches lost it (design notes, design-time-to-quality).
-LARGE_DATA_ROWS = 5000
-LARGE_DATA_STEPS = 3000
+# epochs of 256 rows, ended early once the reconstruction loss has levelled
+# off: when the best epoch loss of the last PLATEAU_STEPS steps (in whole
+# epochs) is less than PLATEAU_TOL below the best before them. Best against
+# best, so one noisy epoch (SGD at rate 1.0 has them) never ends the stage.
+# The window is counted in steps, so large data, whose epochs hold many
+# steps, can stop after a few epochs, while small data trains the paper's
+# 200 unless its loss stops falling (design notes,
+# design-pretraining-plateau).
 PAPER_PRETRAINING = (256, 200)  # rows per batch, epochs
-LARGE_DATA_PRETRAINING = (64, 20)
+PLATEAU_STEPS = 1000
+PLATEAU_TOL = 0.01
 
 
 def _progress(iterable, *, enabled, desc, total=None):
@@ -95,23 +98,35 @@ def auto_pretrain_learning_rate(optimizer, X, comm):
     return 1.0 if power <= 0 else min(1.0, _MAX_SGD_RATE_TIMES_POWER / power)
 
 
-def auto_pretraining(n_rows, batch_size, epochs, comm):
-    """``(batch_size, epochs)`` of pretraining, each "auto" resolved.
+@dataclass(frozen=True)
+class Plateau:
+    """End a stage once the best epoch loss of the last ``window`` epochs is
+    less than ``tol`` (relative) below the best loss before them."""
 
-    ``n_rows`` is this rank's; data-parallel, the rule sees all ranks' rows
-    and the steps of the rank with the most, so every rank agrees.
+    window: int
+    tol: float
+
+    def reached(self, losses):
+        if len(losses) <= self.window:
+            return False
+        before = min(losses[: -self.window])
+        return min(losses[-self.window :]) > (1.0 - self.tol) * before
+
+
+def auto_pretraining(n_rows, batch_size, epochs, comm):
+    """``(batch_size, epochs, plateau)`` of pretraining, each "auto" resolved.
+
+    ``plateau`` (a :class:`Plateau`, or None for a given number of epochs)
+    ends a stage early. ``n_rows`` is this rank's; data-parallel, the window
+    counts the steps of the rank with the most rows, so every rank agrees.
     """
-    large = comm.sum(float(n_rows)) >= LARGE_DATA_ROWS
-    defaults = LARGE_DATA_PRETRAINING if large else PAPER_PRETRAINING
     if batch_size == "auto":
-        batch_size = defaults[0]
-    if epochs == "auto":
-        epochs = defaults[1]
-        if large:
-            steps_per_epoch = int(comm.max(-(-n_rows // batch_size)))
-            needed = -(-LARGE_DATA_STEPS // steps_per_epoch)
-            epochs = min(PAPER_PRETRAINING[1], max(epochs, needed))
-    return batch_size, epochs
+        batch_size = PAPER_PRETRAINING[0]
+    if epochs != "auto":
+        return batch_size, epochs, None
+    steps_per_epoch = int(comm.max(-(-n_rows // batch_size)))
+    window = -(-PLATEAU_STEPS // max(steps_per_epoch, 1))
+    return batch_size, PAPER_PRETRAINING[1], Plateau(window, PLATEAU_TOL)
 
 
 def _fit_reconstruction(
@@ -131,6 +146,7 @@ def _fit_reconstruction(
     comm,
     hooks,
     augment=None,
+    plateau=None,
 ):
     """Minimise the mean squared reconstruction error of ``forward(x) -> x``.
 
@@ -139,7 +155,9 @@ def _fit_reconstruction(
     their next shuffled pass, and gradients are averaged. With ``augment``
     (``augment(x, generator)``), every batch is replaced by its random
     transform, which is then both the input and the target (DEC-DA's
-    pretraining). Returns True when a callback ended pretraining.
+    pretraining). With ``plateau``, the stage ends once its epoch loss has
+    levelled off; the loss is the same on every rank, and so is the decision.
+    Returns True when a callback ended pretraining.
     """
     parameters = list(parameters)
     clip = optimizer == "sgd"
@@ -147,6 +165,7 @@ def _fit_reconstruction(
     n_steps = int(comm.max(-(-len(X) // batch_size)))
     batches = endless_minibatches(len(X), batch_size, generator, device, X.device)
     bar = _progress(range(epochs), enabled=progress, desc=stage)
+    losses = []
     for epoch in bar:
         start = time.perf_counter()
         total = torch.zeros((), device=device)
@@ -171,9 +190,16 @@ def _fit_reconstruction(
         seconds = time.perf_counter() - start
         bar.set_postfix(loss=f"{mean_loss:.4g}")
         record = {"stage": stage, "epoch": epoch, "loss": mean_loss, "seconds": seconds}
+        losses.append(mean_loss)
+        levelled = plateau is not None and plateau.reached(losses)
+        if levelled:
+            record["plateau"] = True  # the history says why the stage ended
         if hooks.record(record, module=module):
             bar.close()
             return True
+        if levelled:
+            bar.close()
+            return False
     return False
 
 
@@ -193,6 +219,7 @@ def pretrain(
     comm,
     hooks,
     augment=None,
+    plateau=None,
 ):
     """Pretrain ``autoencoder`` on ``X`` as ``method`` says.
 
@@ -203,7 +230,8 @@ def pretrain(
     layers below it from a dropout-corrupted copy, with dropout on its code
     as well; those frozen outputs are computed once per pair rather than at
     every step. The stack is then fine-tuned end to end without dropout.
-    A callback can skip the stage or end it early.
+    ``plateau`` ends each of these stages once its loss levels off. A
+    callback can skip the stage or end it early.
     """
     state = {"module": autoencoder, "generator": generator, "history": hooks.history}
     if hooks.stage_begin("pretrain", **state):
@@ -219,6 +247,7 @@ def pretrain(
         progress=progress,
         comm=comm,
         hooks=hooks,
+        plateau=plateau,
     )
     stopped = False
     if method == "layerwise":

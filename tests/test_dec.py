@@ -397,19 +397,50 @@ def test_auto_pretrain_learning_rate_rule():
 
 
 def test_auto_pretraining_rule():
-    from skdec._train import auto_pretraining
+    from skdec._train import Plateau, auto_pretraining
 
     local = LocalComm()
-    # Small data: DEC-keras' 200 epochs of 256 rows.
-    assert auto_pretraining(4999, "auto", "auto", local) == (256, 200)
-    # Large data: at least 3,000 steps of 64 rows, at least 20 epochs.
-    assert auto_pretraining(5000, "auto", "auto", local) == (64, 38)
-    assert auto_pretraining(10_000, "auto", "auto", local) == (64, 20)
-    assert auto_pretraining(70_000, "auto", "auto", local) == (64, 20)
-    # A given value is kept; the other follows the rule with it.
-    assert auto_pretraining(10_000, 256, "auto", local) == (256, 75)
-    assert auto_pretraining(10_000, "auto", 5, local) == (64, 5)
-    assert auto_pretraining(100, 8, "auto", local) == (8, 200)
+    # DEC-keras' 200 epochs of 256 rows at most, ended once the loss has
+    # levelled off over 1,000 steps (in whole epochs): 7 steps an epoch on
+    # digits' 1,797 rows, 274 on 70,000.
+    assert auto_pretraining(1797, "auto", "auto", local) == (
+        256,
+        200,
+        Plateau(125, 0.01),
+    )
+    assert auto_pretraining(70_000, "auto", "auto", local) == (
+        256,
+        200,
+        Plateau(4, 0.01),
+    )
+    assert auto_pretraining(10**7, "auto", "auto", local)[2].window == 1
+    # A given batch size sets the window's epochs; given epochs, no plateau.
+    assert auto_pretraining(10_000, 64, "auto", local) == (64, 200, Plateau(7, 0.01))
+    assert auto_pretraining(10_000, "auto", 5, local) == (256, 5, None)
+
+
+def test_plateau_ends_only_when_the_best_loss_stops_falling():
+    from skdec._train import Plateau
+
+    plateau = Plateau(window=2, tol=0.1)
+    assert not plateau.reached([1.0, 0.5])  # no epochs before the window yet
+    assert not plateau.reached([1.0, 0.5, 0.4, 0.3])  # 0.3 < 0.9 * 0.5
+    # One noisy epoch is not a plateau: the window's best still improves.
+    assert not plateau.reached([1.0, 0.5, 0.9, 0.3])
+    assert plateau.reached([1.0, 0.5, 0.48, 0.47])  # 0.47 > 0.9 * 0.5
+
+
+def test_auto_epochs_stop_where_the_loss_levels_off():
+    # Noise that a 2-d code cannot reconstruct: the loss levels off early.
+    X = np.random.default_rng(0).random((200, 10), dtype=np.float32)
+    params = dict(hidden_dims=(16,), latent_dim=2, pretrain_batch_size=8, max_iter=0)
+    auto = _fit(X, pretrain_epochs="auto", **params)
+    stage = [r for r in auto.history_ if r["stage"] == "pretrain_end_to_end"]
+    assert len(stage) < 200 and stage[-1].get("plateau") is True
+    assert not any(r.get("plateau") for r in stage[:-1])
+    # The same epochs as a fixed count, computed alike up to the stop.
+    fixed = _fit(X, pretrain_epochs=len(stage), **params)
+    np.testing.assert_array_equal(auto.transform(X), fixed.transform(X))
 
 
 def test_auto_pretraining_is_dec_keras_on_small_data(blobs):

@@ -1,0 +1,145 @@
+"""The panel command (benchmarks/panel.py): a smoke run of ``--quick`` with a
+baseline commit, its pieces, and the committed panel tables."""
+
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import _data, panel
+from benchmarks.__main__ import main as benchmarks_main
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+HAS_LEIDEN = importlib.util.find_spec("leidenalg") is not None
+
+
+def _worktrees():
+    done = subprocess.run(
+        ["git", "-C", str(panel.REPO), "worktree", "list"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def test_quick_panel_with_a_baseline(tmp_path):
+    before = _worktrees()
+    argv = ["panel", "--quick", "--baseline", "HEAD", "--output", str(tmp_path)]
+    assert benchmarks_main(argv) == 0
+    results = json.loads((tmp_path / "panel.json").read_text())
+    assert (tmp_path / "panel.png").stat().st_size > 0
+    assert (tmp_path / "panel.md").read_text() == panel.markdown(results)
+
+    assert list(results["datasets"]) == ["digits", "text"]
+    assert results["datasets"]["text"]["sparse"]
+    assert results["datasets"]["digits"]["n_samples"] == panel.QUICK_ROWS
+    runs = {(r["dataset"], r["method"]): r for r in results["runs"]}
+    methods = [m for m in panel.QUICK_METHODS if HAS_LEIDEN or m != "leiden"]
+    # IIC runs on its data sets only; every other method on every set.
+    expected = {(d, m) for d in ("digits", "text") for m in [*methods, "baseline"]}
+    assert set(runs) == expected - {("text", "iic")}
+    for row in runs.values():
+        assert "error" not in row, row
+        assert 0 <= row["acc"] <= 1 and row["seconds"] > 0 and row["peak_rss_mb"] > 0
+    # The baseline's skdec is the worktree's, the others' this checkout's, and
+    # the worktree is gone afterwards.
+    baseline = runs["digits", "baseline"]["skdec"]
+    assert "baseline" in baseline and not baseline.startswith(str(panel.REPO))
+    assert runs["digits", "dec"]["skdec"].startswith(str(panel.REPO))
+    assert _worktrees() == before
+    # The --set values reach the DEC methods and, prefixed, IIC.
+    assert runs["digits", "dec_paper"]["pretrain_epochs"] == 10
+    assert runs["digits", "kmeans"]["acc"] > 0.6
+    judgement = results and (tmp_path / "panel.md").read_text()
+    assert (
+        "## The defaults against the paper's pretraining and the baseline" in judgement
+    )
+
+
+def test_unknown_baseline_fails_before_any_fit(tmp_path):
+    argv = ["panel", "--quick", "--baseline", "no-such-ref", "--output", str(tmp_path)]
+    with pytest.raises(ValueError, match="no-such-ref"):
+        benchmarks_main(argv)
+    assert not (tmp_path / "panel.json").exists()
+
+
+def test_judgement_marks_losses_over_0_01():
+    results = {
+        "methods": ["dec", "dec_paper"],
+        "datasets": {"a": {"real": True}, "b": {"real": False}},
+        "aggregates": [
+            {"dataset": "a", "method": "dec", "acc": 0.70, "seconds": 10},
+            {"dataset": "a", "method": "dec_paper", "acc": 0.72, "seconds": 30},
+            {"dataset": "b", "method": "dec", "acc": 0.80, "seconds": 10},
+            {"dataset": "b", "method": "dec_paper", "acc": 0.805, "seconds": 30},
+        ],
+    }
+    lines = panel._judgement(results)
+    assert "| a | 0.700 | 10 | 0.720 | 30 | **-0.020** |" in lines
+    assert "| b (generated) | 0.800 | 10 | 0.805 | 30 | -0.005 |" in lines
+
+
+def test_tasks_put_deep_fits_first_and_iic_on_its_sets():
+    datasets = {
+        "digits": {"n_samples": 100, "n_features": 64},
+        "wine": {"n_samples": 178, "n_features": 13},
+    }
+    tasks = panel._tasks(datasets, ["kmeans", "dec", "iic"], [0, 1])
+    assert [t["method"] for t in tasks[:6]] == [
+        "dec",
+        "dec",
+        "iic",
+        "iic",
+        "dec",
+        "dec",
+    ]
+    assert {t["dataset"] for t in tasks if t["method"] == "iic"} == {"digits"}
+    assert len(tasks) == 4 + 4 + 2  # kmeans, dec, iic
+
+
+def test_pbmc_from_a_local_file(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    import pandas as pd
+
+    labels = pd.Categorical(["B", "T", "B", "NK"])
+    adata = anndata.AnnData(
+        np.arange(12, dtype=np.float64).reshape(4, 3),
+        obs=pd.DataFrame({"bulk_labels": labels}, index=list("abcd")),
+    )
+    adata.write_h5ad(tmp_path / "pbmc.h5ad")
+    X, y = _data.load_pbmc68k(tmp_path / "pbmc.h5ad")
+    assert X.dtype == np.float32 and X.shape == (4, 3)
+    assert y.tolist() == [0, 2, 0, 1]  # category codes, categories sorted
+
+
+@pytest.mark.skipif(not HAS_LEIDEN, reason="needs igraph and leidenalg")
+def test_leiden_finds_blobs_dense_and_sparse():
+    import scipy.sparse as sp
+    from sklearn.datasets import make_blobs
+    from sklearn.metrics import adjusted_rand_score
+
+    from benchmarks._peers import Leiden
+
+    X, y = make_blobs(300, centers=3, n_features=8, random_state=0)
+    X = X - X.min()  # non-negative, as TF-IDF is
+    for data in (X, sp.csr_matrix(X)):
+        labels = Leiden(random_state=0).fit(data).labels_
+        assert adjusted_rand_score(y, labels) > 0.9
+
+
+@pytest.mark.parametrize("path", sorted(RESULTS.glob("panel*/panel.json")))
+def test_committed_panel_tables_are_made_from_their_json(path):
+    markdown = panel.markdown(json.loads(path.read_text()))
+    assert markdown == path.with_suffix(".md").read_text()
+
+
+def test_dec_paper_reuses_dec_only_where_no_stage_plateaued():
+    row = {"dataset": "digits", "method": "dec", "seed": 0, "acc": 0.8}
+    derived = panel._derived_paper_row({**row, "plateau_stops": 0})
+    assert derived["method"] == "dec_paper" and derived["derived_from"] == "dec"
+    assert derived["acc"] == 0.8
+    assert panel._derived_paper_row({**row, "plateau_stops": 1}) is None
+    assert panel._derived_paper_row({**row, "error": "boom"}) is None

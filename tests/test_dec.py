@@ -433,7 +433,7 @@ def test_plateau_ends_only_when_the_best_loss_stops_falling():
 def test_auto_epochs_stop_where_the_loss_levels_off():
     # Noise that a 2-d code cannot reconstruct: the loss levels off early.
     X = np.random.default_rng(0).random((200, 10), dtype=np.float32)
-    params = dict(hidden_dims=(16,), latent_dim=2, pretrain_batch_size=8, max_iter=0)
+    params = dict(hidden_dims=(16,), latent_dim=2, pretrain_batch_size=2, max_iter=0)
     auto = _fit(X, pretrain_epochs="auto", **params)
     stage = [r for r in auto.history_ if r["stage"] == "pretrain_end_to_end"]
     assert len(stage) < 200 and stage[-1].get("plateau") is True

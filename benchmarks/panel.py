@@ -324,7 +324,9 @@ def plot(results, path):
     names = list(results["datasets"])
     methods = results["methods"]
     cells = {(a["dataset"], a["method"]): a for a in results["aggregates"]}
-    fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.2 * len(names)), 7), sharex=True)
+    fig, axes = plt.subplots(
+        2, 1, figsize=(max(8, 1.3 * len(names) + 2), 7), sharex=True
+    )
     width = 0.8 / max(len(methods), 1)
     x = np.arange(len(names))
     for i, method in enumerate(methods):
@@ -348,7 +350,7 @@ def plot(results, path):
         rotation=30,
         ha="right",
     )
-    axes[0].legend(ncol=min(len(methods), 4), fontsize="small")
+    axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     axes[0].set_title("The panel (* generated data)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -389,6 +391,8 @@ def _parser():
     text += f"{', '.join(QUICK_METHODS)} with tiny networks, seed 0"
     add("--quick", action="store_true", help=text)
     add_set_argument(parser, help_extra="; DEC's, or IIC's prefixed iic_")
+    text = "rewrite panel.md and panel.png in DIR from its panel.json; fit nothing"
+    add("--rewrite", metavar="DIR", type=Path, help=text)
     return parser
 
 
@@ -396,6 +400,9 @@ def main(argv=None):
     """Run the panel; return 0, or 1 if some fit failed."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    if args.rewrite:
+        write(args.rewrite, json.loads((args.rewrite / "panel.json").read_text()))
+        return 0
     if args.jobs < 1:
         _parser().error("--jobs must be at least 1.")
     overrides = dict(args.set)

@@ -401,7 +401,7 @@ def test_auto_pretraining_rule():
 
     local = LocalComm()
     # DEC-keras' 200 epochs of 256 rows at most, ended once the loss has
-    # levelled off over 1,000 steps (in whole epochs): 7 steps an epoch on
+    # levelled off over 1,000 steps (in whole epochs): 8 steps an epoch on
     # digits' 1,797 rows, 274 on 70,000.
     assert auto_pretraining(1797, "auto", "auto", local) == (
         256,

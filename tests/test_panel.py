@@ -143,3 +143,28 @@ def test_dec_paper_reuses_dec_only_where_no_stage_plateaued():
     assert derived["acc"] == 0.8
     assert panel._derived_paper_row({**row, "plateau_stops": 1}) is None
     assert panel._derived_paper_row({**row, "error": "boom"}) is None
+
+
+def test_rewrite_makes_the_report_from_the_json(tmp_path):
+    results = {
+        "machine": {
+            **dict(cpu="cpu", n_cores=2, n_cores_usable=2, torch_threads=1),
+            **dict(gpu=None, platform="p", python="3", torch="2", sklearn="1"),
+            **dict(numpy="2", commit="abc", uncommitted_changes=False, date="d"),
+        },
+        "command": "python -m benchmarks panel",
+        "seeds": [0],
+        "methods": ["kmeans"],
+        "overrides": {},
+        "jobs": 2,
+        "datasets": {"wine": {"real": True}},
+        "runs": [
+            {"dataset": "wine", "method": "kmeans", "seed": 0, "acc": 0.9}
+            | dict(nmi=0.8, ari=0.7, n_clusters_found=3, seconds=0.1, peak_rss_mb=99)
+        ],
+    }
+    (tmp_path / "panel.json").write_text(json.dumps(results))
+    assert benchmarks_main(["panel", "--rewrite", str(tmp_path)]) == 0
+    markdown = (tmp_path / "panel.md").read_text()
+    assert "| wine | kmeans | 0.900 ± 0.000 |" in markdown
+    assert (tmp_path / "panel.png").stat().st_size > 0

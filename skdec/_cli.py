@@ -106,7 +106,11 @@ def _parse_range(text):
 
 
 # Parameters whose value the constraints describe too loosely.
-_OPTION_FORMS = {"n_clusters_range": (_parse_range, "LOW,HIGH")}
+_OPTION_FORMS = {
+    "n_clusters_range": (_parse_range, "LOW,HIGH"),
+    # A folder; a joblib.Memory is for Python code.
+    "memory": (str, "PATH"),
+}
 
 # Defaults of the command line that differ from the estimator's: a command
 # line run twice gives the same labels.

@@ -5,7 +5,7 @@ Everything it does is :class:`skdec._dec_base._BaseDEC`'s, shared with IDEC.
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import _BaseDeepClusterer
 from ._dec_base import _BaseDEC
@@ -216,6 +216,19 @@ class DECClusterer(_BaseDEC):
     verbose : int, default=0
         0 prints nothing; 1 or more shows progress bars.
 
+    memory : str, joblib.Memory or None, default=None
+        Folder that keeps the pretrained autoencoder: a path, or a
+        ``joblib.Memory`` (its ``location``); None keeps nothing. Fits that
+        differ only in the clustering stage's parameters (``n_clusters``,
+        ``init``, ``max_iter``, ...), such as a ``GridSearchCV`` over
+        ``n_clusters``, then pretrain once per training set and give the
+        results they would without it. The key is the training data, the
+        parameters that shape pretraining, the seed and the versions of
+        skdec and torch. A fit that loads an entry does not pretrain: its
+        callbacks see no pretraining and ``history_`` holds the stored
+        records. Nothing is kept or read with ``random_state=None``. See
+        :ref:`pretraining_memory`.
+
     module : torch.nn.Module class or instance, default=None
         Your own network instead of the built-in autoencoder: any
         ``torch.nn.Module`` with ``encode(x)`` returning the embedding and,
@@ -368,6 +381,7 @@ class DECClusterer(_BaseDEC):
         "n_init": [Interval(Integral, 1, None, closed="left")],
         # Checked in fit, with the data: a class or an instance of nn.Module.
         "module": "no_validation",
+        "memory": [str, HasMethods("cache"), None],
         **_BaseDeepClusterer._parameter_constraints,
     }
 
@@ -402,6 +416,7 @@ class DECClusterer(_BaseDEC):
         device="auto",
         random_state=None,
         verbose=0,
+        memory=None,
         module=None,
         callbacks=None,
         **kwargs,
@@ -434,6 +449,7 @@ class DECClusterer(_BaseDEC):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.memory = memory
         self.module = module
         self.callbacks = callbacks
         self._set_module_params(kwargs)

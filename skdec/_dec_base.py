@@ -26,6 +26,7 @@ from ._base import (
     check_finite_weights,
 )
 from ._batching import map_batches
+from ._memory import PretrainMemory
 from ._networks import (
     augmentation,
     build_autoencoder,
@@ -314,8 +315,13 @@ class _BaseDEC(_BaseDeepClusterer):
         return None
 
     def _pretrain(self, autoencoder, X, setup):
+        """Pretrain ``autoencoder``, or load it from ``memory``."""
         if self.pretrain is None or self.pretrain_epochs == 0:
             return
+        memory = PretrainMemory.open(self, autoencoder, X, setup)
+        if memory is not None and memory.restore(autoencoder, setup):
+            return
+        stops = setup.hooks.stops
         batch_size, epochs, plateau = auto_pretraining(
             X.shape[0], self.pretrain_batch_size, self.pretrain_epochs, setup.comm
         )
@@ -342,6 +348,10 @@ class _BaseDEC(_BaseDeepClusterer):
             augment=self._augmentation(),
             plateau=plateau,
         )
+        # Not what a callback skipped or ended early: that is not the
+        # parameters' result.
+        if memory is not None and setup.hooks.stops == stops:
+            memory.store(autoencoder, setup)
 
     # -- inference ----------------------------------------------------------
 

@@ -27,6 +27,9 @@ class Hooks:
         self.callbacks = list(callbacks or ())
         self.comm = comm
         self.history = [] if history is None else history
+        # Stages a callback skipped or ended: what such a stage left is not
+        # the parameters' result alone, so ``memory`` does not keep it.
+        self.stops = 0
 
     def fork(self):
         """Hooks with the same callbacks that record into a new history.
@@ -57,7 +60,8 @@ class Hooks:
         """Whether any rank stops. Every rank takes part, with or without
         callbacks of its own, so the ranks' collectives stay in step."""
         if self.comm.world_size > 1:
-            return self.comm.max(float(stop)) > 0
+            stop = self.comm.max(float(stop)) > 0
+        self.stops += bool(stop)
         return stop
 
     def record(self, record, **state):

@@ -43,8 +43,9 @@ image_shape, conv_channels, augment, latent_dim, alpha, pretrain, \
 pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, \
 pretrain_batch_size, pretrain_optimizer, pretrain_learning_rate, \
 embedding_scale, init, n_init, distributed, device, random_state, verbose, \
-module, callbacks
-        As in :class:`DECClusterer`, with the same defaults.
+memory, module, callbacks
+        As in :class:`DECClusterer`, with the same defaults. A ``memory``
+        entry is shared with DEC, whose pretraining is the same.
 
     Attributes
     ----------
@@ -140,6 +141,7 @@ module, callbacks
         device="auto",
         random_state=None,
         verbose=0,
+        memory=None,
         module=None,
         callbacks=None,
         **kwargs,
@@ -173,6 +175,7 @@ module, callbacks
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.memory = memory
         self.module = module
         self.callbacks = callbacks
         self._set_module_params(kwargs)

@@ -98,6 +98,11 @@ def _params_metadata(est):
             # module__ parameters and weights are kept); callbacks are gone.
             notes.append(f"{name} was not saved")
             value = None
+        if name == "memory" and not (value is None or isinstance(value, str)):
+            # A joblib.Memory means its folder, which a path says as well.
+            from ._memory import memory_location
+
+            value = memory_location(value)
         params[name] = _jsonable_param(name, value)
         if isinstance(value, tuple):
             restore_as["tuple"].append(name)
@@ -192,9 +197,9 @@ def _arrays_to_save(est):
 def save_estimator(est, path):
     """Write the fitted estimator ``est`` to ``path`` atomically.
 
-    The archive is written to a temporary file in the destination folder,
-    flushed to disk, then renamed onto ``path``: an interrupted save leaves
-    any previous file at ``path`` untouched and no temporary file behind.
+    The archive is written by :func:`write_archive`: an interrupted save
+    leaves any previous file at ``path`` untouched and no temporary file
+    behind.
 
     Parameters
     ----------
@@ -221,8 +226,18 @@ def save_estimator(est, path):
     True
     """
     check_is_fitted(est)
+    write_archive(path, _arrays_to_save(est))
+
+
+def write_archive(path, arrays):
+    """Write ``arrays`` to ``path`` as an ``.npz`` archive, atomically.
+
+    The archive is written to a temporary file in the destination folder,
+    flushed to disk, then renamed onto ``path``: a reader sees the previous
+    file or the new one, never part of one, and an interrupted write leaves
+    no temporary file behind.
+    """
     path = os.fspath(path)
-    arrays = _arrays_to_save(est)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp_path = tempfile.mkstemp(
         dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"

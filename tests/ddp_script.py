@@ -135,6 +135,43 @@ def scenario_dies(rank, out):
     out["error"] = _error(lambda: estimator.fit(X))
 
 
+def scenario_memory(rank, out):
+    """A fit with ``memory``, then one with another k that loads its entry.
+
+    Each rank names its own folder: rank 0's alone is read and written.
+    """
+    import warnings
+
+    import numpy as np
+
+    X, _ = _shards(rank)
+    folder = os.path.join(sys.argv[2], f"cache{rank}")
+    short = dict(pretrain_epochs=3, max_iter=20)  # _tiny's, shorter
+
+    class CountPretraining:
+        n = 0
+
+        def on_stage_begin(self, estimator, stage, **state):
+            self.n += stage == "pretrain"
+
+    count = CountPretraining()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _tiny(memory=folder).set_params(**short).fit(X)
+        hit = _tiny(memory=folder, callbacks=[count])
+        hit = hit.set_params(n_clusters=3, **short).fit(X)
+        plain = _tiny().set_params(n_clusters=3, **short).fit(X)
+    out["pretrained"] = count.n
+    out["same_labels"] = bool((hit.labels_ == plain.labels_).all())
+    out["same_embedding"] = bool((hit.transform(X) == plain.transform(X)).all())
+    out["same_history"] = [
+        {k: v for k, v in r.items() if k != "seconds"} for r in hit.history_
+    ] == [{k: v for k, v in r.items() if k != "seconds"} for r in plain.history_]
+    entries = os.path.join(folder, "skdec", "pretrain")
+    out["entries"] = len(os.listdir(entries)) if os.path.isdir(entries) else 0
+    out["finite"] = bool(np.isfinite(hit.transform(X)).all())
+
+
 def main(scenario, out_dir):
     import torch.distributed as dist
 

@@ -179,22 +179,32 @@ def _fit_env():
     return env
 
 
-def _worktree(ref, folder):
-    """A git worktree of ``ref`` in ``folder``; its full commit hash."""
-    git = ["git", "-C", str(REPO)]
-    commit = subprocess.run(
-        [*git, "rev-parse", "--verify", f"{ref}^{{commit}}"],
+def _commit(ref):
+    """The full hash of commit ``ref`` of this repository, or None."""
+    done = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(REPO),
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            f"{ref}^{{commit}}",
+        ],
         capture_output=True,
         text=True,
     )
-    if commit.returncode != 0:
-        raise ValueError(f"--baseline {ref}: no such commit in {REPO}.")
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _worktree(commit, folder):
+    """Check ``commit`` out into a new git worktree in ``folder``."""
     subprocess.run(
-        [*git, "worktree", "add", "--detach", "--quiet", str(folder), ref],
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet"]
+        + [str(folder), commit],
         check=True,
         capture_output=True,
     )
-    return commit.stdout.strip()
 
 
 def _remove_worktree(folder):
@@ -276,9 +286,35 @@ def _judgement(results):
     return text + table(header, rows)
 
 
+def _summary(results):
+    """Mean ACC (mean seconds) per method and data set, one column a set."""
+    cells = {(a["dataset"], a["method"]): a for a in results["aggregates"]}
+    names = [n for n in results["datasets"] if any(n == d for d, _ in cells)]
+    if not names:
+        return []
+    header = [
+        "method",
+        *(n + ("" if results["datasets"][n]["real"] else "*") for n in names),
+    ]
+    rows = []
+    for method in results["methods"]:
+        row = [method]
+        for name in names:
+            entry = cells.get((name, method))
+            row.append(
+                ""
+                if entry is None
+                else f"{entry['acc']:.3f} ({entry['seconds']:.0f} s)"
+            )
+        rows.append(row)
+    text = ["", "## Summary", "", "Mean ACC (mean fit seconds) over the seeds; "]
+    text[-1] += "* generated data."
+    return text + [""] + table(header, rows)
+
+
 def markdown(results):
-    """The panel's report: the machine and command, one table of real and one
-    of generated data, the judgement of the defaults, failures."""
+    """The panel's report: the machine and command, a summary, one table of
+    real and one of generated data, the judgement of the defaults, failures."""
     lines = ["# The panel", "", f"- Machine: {machine_summary(results['machine'])}"]
     lines += [f"- Command: `{results['command']}`"]
     if results.get("baseline"):
@@ -288,6 +324,7 @@ def markdown(results):
     lines += [f"- Fits at a time: {results['jobs']}, one thread each"]
     for name, why in results.get("skipped", {}).items():
         lines += [f"- Skipped {name}: {why}"]
+    lines += _summary(results)
     header = ["data set", "method", "ACC", "NMI", "ARI", "clusters", "seconds"]
     header += ["peak MB"]
     for real, title in ((True, "Real data"), (False, "Generated data")):
@@ -399,12 +436,16 @@ def _parser():
 def main(argv=None):
     """Run the panel; return 0, or 1 if some fit failed."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.rewrite:
         write(args.rewrite, json.loads((args.rewrite / "panel.json").read_text()))
         return 0
     if args.jobs < 1:
-        _parser().error("--jobs must be at least 1.")
+        parser.error("--jobs must be at least 1.")
+    commit = args.baseline and _commit(args.baseline)
+    if args.baseline and not commit:
+        parser.error(f"--baseline {args.baseline}: no such commit in {REPO}.")
     overrides = dict(args.set)
     if args.quick:
         overrides = {**QUICK_SETS, **overrides}
@@ -456,7 +497,7 @@ def main(argv=None):
             labels[name] = y
         worktree = Path(folder) / "baseline"
         if args.baseline:
-            commit = _worktree(args.baseline, worktree)
+            _worktree(commit, worktree)
             results["baseline"] = {"ref": args.baseline, "commit": commit}
         try:
             _run(results, labels, folder, worktree, overrides, output)

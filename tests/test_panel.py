@@ -59,10 +59,11 @@ def test_quick_panel_with_a_baseline(tmp_path):
     )
 
 
-def test_unknown_baseline_fails_before_any_fit(tmp_path):
+def test_unknown_baseline_fails_before_any_fit(tmp_path, capsys):
     argv = ["panel", "--quick", "--baseline", "no-such-ref", "--output", str(tmp_path)]
-    with pytest.raises(ValueError, match="no-such-ref"):
+    with pytest.raises(SystemExit):
         benchmarks_main(argv)
+    assert "--baseline no-such-ref: no such commit" in capsys.readouterr().err
     assert not (tmp_path / "panel.json").exists()
 
 

@@ -10,20 +10,21 @@ baseline, so that any commit's skdec can be measured.
 """
 
 import json
-import resource
 import sys
 import time
 import warnings
 from pathlib import Path
 
 
-def _rss_mb():
-    """Resident memory of this process now (Linux), in MB; None elsewhere."""
+def _status_mb(field):
+    """A field of /proc/self/status in MB (Linux); None elsewhere. ``VmHWM``
+    is this process's peak: ``ru_maxrss`` would not do, as Linux keeps it
+    across ``exec``, so it holds the parent's peak too."""
     try:
         text = Path("/proc/self/status").read_text()
     except OSError:
         return None
-    line = next((x for x in text.splitlines() if x.startswith("VmRSS:")), None)
+    line = next((x for x in text.splitlines() if x.startswith(field + ":")), None)
     return None if line is None else int(line.split()[1]) / 1024
 
 
@@ -91,13 +92,13 @@ def main(task_path):
             DECClusterer(
                 2, hidden_dims=(4,), latent_dim=2, pretrain_epochs=1
             ).set_params(max_iter=2, n_init=1).fit(tiny)
-    before = _rss_mb()
+    before = _status_mb("VmRSS")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
         estimator.fit(X)
         seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mb("VmHWM")
     stages = {}
     for record in getattr(estimator, "history_", []):
         stage = "pretraining" if record["stage"].startswith("pretrain") else None

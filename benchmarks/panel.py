@@ -324,6 +324,8 @@ def markdown(results):
     lines += [f"- Fits at a time: {results['jobs']}, one thread each"]
     for name, why in results.get("skipped", {}).items():
         lines += [f"- Skipped {name}: {why}"]
+    if results.get("note"):
+        lines += [f"- Note: {results['note']}"]
     lines += _summary(results)
     header = ["data set", "method", "ACC", "NMI", "ARI", "clusters", "seconds"]
     header += ["peak MB"]

@@ -169,3 +169,10 @@ def test_rewrite_makes_the_report_from_the_json(tmp_path):
     markdown = (tmp_path / "panel.md").read_text()
     assert "| wine | kmeans | 0.900 ± 0.000 |" in markdown
     assert (tmp_path / "panel.png").stat().st_size > 0
+
+
+def test_generated_cells_are_preprocessed_counts(monkeypatch):
+    monkeypatch.setattr(_data, "CELLS", 300)
+    ((X, y),) = _data.load("cells").values()
+    assert X.shape == (300, 1000) and X.dtype == np.float32
+    assert len(np.unique(y)) == 8

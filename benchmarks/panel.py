@@ -115,15 +115,12 @@ def _save(folder, name, X):
 def _params(method, overrides, image_shape):
     """Parameters of ``method``'s estimator beyond ``n_clusters`` and the seed."""
     if method in DEC_METHODS:
-        return {**METHODS.get(method, {}), **_dec_overrides(overrides)}
+        dec = {k: v for k, v in overrides.items() if not k.startswith("iic_")}
+        return {**METHODS.get(method, {}), **dec}
     if method == "iic":
         params = {k[4:]: v for k, v in overrides.items() if k.startswith("iic_")}
         return {"image_shape": image_shape, **params}
     return {}
-
-
-def _dec_overrides(overrides):
-    return {k: v for k, v in overrides.items() if not k.startswith("iic_")}
 
 
 def _tasks(datasets, methods, seeds):

@@ -14,9 +14,7 @@ from sklearn.metrics import pairwise_distances_argmin
 
 from benchmarks._common import scores
 from benchmarks.tables import to_jsonable
-from skdec._base import _input_scale
 from skdec._batching import map_batches_numpy
-from skdec._distributed import LocalComm
 
 # Parameters that do not change pretraining: fits differing only in these
 # share one cached autoencoder.
@@ -117,8 +115,8 @@ class PretrainCheckpoints:
         self.X, self.y, self.every, self.n_init = X, y, every, n_init
         self.points, self.spent, self.begin = [], 0.0, None
 
-    def on_fit_begin(self, estimator, X):
-        self.scale = _input_scale(X, LocalComm())
+    def on_fit_begin(self, estimator, X, *, input_scale, **state):
+        self.scale = input_scale
         self.begin = time.perf_counter()
 
     def on_record(self, estimator, record, module=None, **state):

@@ -52,7 +52,7 @@ print(adata)
 # ----------
 # A small network keeps the documentation build fast: the default is the
 # paper's 500-500-2000-10 autoencoder with 200 pretraining epochs. ``cluster``
-# fits this estimator object itself and returns it.
+# fits this estimator object itself and, like scanpy's tools, returns None.
 dec = DECClusterer(
     n_clusters=8,
     hidden_dims=(256, 64),
@@ -62,7 +62,7 @@ dec = DECClusterer(
     tol=0.01,
     random_state=0,
 )
-dec = cluster(adata, dec)
+cluster(adata, dec)
 print(adata)
 print(adata.uns["dec"]["estimator"], adata.uns["dec"]["params"]["hidden_dims"])
 

@@ -6,7 +6,8 @@ imported when :func:`cluster` is called, never when this module is.
 * :func:`cluster` fits a skdec estimator to a cell-by-gene matrix held in an
   AnnData (``X``, a layer or an ``obsm`` representation) and writes the
   labels, the embedding, the soft assignment and the parameters back into it,
-  where ``sc.tl.leiden`` and ``sc.pp.pca`` put theirs.
+  where ``sc.tl.leiden`` and ``sc.pp.pca`` put theirs. Like scanpy's tools,
+  it returns None, or the AnnData copy with ``copy=True``.
 """
 
 import numbers
@@ -105,11 +106,13 @@ def cluster(
     Fits ``estimator`` to ``adata.X``, to a layer or to a representation in
     ``adata.obsm``, then writes what scanpy's tools write: the labels to
     ``adata.obs``, the embedding and the soft assignment to ``adata.obsm``
-    and the parameters to ``adata.uns``.
+    and the parameters to ``adata.uns``. Like scanpy's tools
+    (``sc.tl.leiden``), it returns None, or the AnnData copy with
+    ``copy=True``.
 
-    The estimator object itself is fitted and returned (it is not cloned), so
-    its fitted attributes (``history_``, ``cluster_centers_``) and methods
-    (``predict`` on new cells, ``save``) are at hand afterwards.
+    The fitted estimator is the one passed in: it is fitted in place, not
+    cloned, so its fitted attributes (``history_``, ``cluster_centers_``)
+    and methods (``predict`` on new cells, ``save``) are at hand afterwards.
 
     Parameters
     ----------
@@ -121,8 +124,13 @@ def cluster(
     estimator : estimator, default=None
         A skdec estimator (:class:`~skdec.DECClusterer`,
         :class:`~skdec.IDECClusterer`, :class:`~skdec.IICClusterer`) or
-        another clusterer with ``fit`` and ``labels_``. None means
-        ``DECClusterer()`` with its defaults.
+        another clusterer with ``fit`` and ``labels_``, fitted in place.
+        None means ``DECClusterer()`` with its defaults: 8 clusters, the
+        paper's ``d-500-500-2000-10`` autoencoder on the chosen matrix as it
+        is (every column: no PCA is run first), ``random_state=None`` (so
+        another call gives other clusters). That estimator is not returned;
+        ``adata.uns[key_added]`` keeps its parameters. Pass an estimator to
+        choose ``n_clusters`` and a seed, and to keep the fitted model.
 
     use_rep : str, default=None
         Key of ``adata.obsm`` to cluster (e.g. ``"X_pca"``); None or ``"X"``
@@ -152,19 +160,17 @@ def cluster(
         without ``transform`` or ``predict_proba``.
 
     copy : bool, default=False
-        If False, write into ``adata`` and return the estimator. If True,
-        leave ``adata`` untouched, write into a copy and return the copy and
-        the estimator. A backed AnnData cannot be copied without reading its
-        matrix into memory: ``copy=True`` raises for one.
+        If False, write into ``adata``. If True, leave ``adata`` untouched
+        and write into a copy, which is returned. A backed AnnData cannot be
+        copied without reading its matrix into memory: ``copy=True`` raises
+        for one.
 
     Returns
     -------
-    estimator : estimator
-        The fitted ``estimator``, if ``copy=False``.
-
-    (adata_copy, estimator) : tuple
-        The copy holding the results and the fitted estimator, if
-        ``copy=True``.
+    adata : anndata.AnnData or None
+        None if ``copy=False`` (the results are in ``adata``); the copy
+        holding the results if ``copy=True``. The fitted estimator is the
+        ``estimator`` passed in.
 
     Raises
     ------
@@ -202,13 +208,25 @@ def cluster(
     >>> adata = anndata.AnnData(X.astype("float32"))
     >>> dec = DECClusterer(3, hidden_dims=(16,), latent_dim=2, pretrain_epochs=5,
     ...                    tol=0.01, random_state=0)
-    >>> dec = cluster(adata, dec)
+    >>> cluster(adata, dec)  # returns None, like sc.tl.leiden
     >>> adata.obs["dec"].cat.categories.tolist()
     ['0', '1', '2']
     >>> adata.obsm["X_dec"].shape, adata.obsm["dec_proba"].shape
     ((200, 2), (200, 3))
     >>> adata.uns["dec"]["estimator"], adata.uns["dec"]["params"]["n_clusters"]
     ('DECClusterer', 3)
+
+    ``dec`` itself is fitted: it assigns new cells to the same clusters.
+
+    >>> bool((dec.predict(X.astype("float32")) == dec.labels_).all())
+    True
+
+    With ``copy=True``, ``adata`` is left as it is and the copy is returned:
+
+    >>> plain = anndata.AnnData(X.astype("float32"))
+    >>> result = cluster(plain, dec, key_added="dec_copy", copy=True)
+    >>> "dec_copy" in result.obs, "dec_copy" in plain.obs
+    (True, False)
     """
     anndata = _import_anndata()
     if not isinstance(adata, anndata.AnnData):
@@ -247,4 +265,4 @@ def cluster(
         "params": _stored_params(estimator),
         "input": source,
     }
-    return (adata, estimator) if copy else estimator
+    return adata if copy else None

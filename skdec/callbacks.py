@@ -2,9 +2,16 @@
 
 Every skdec estimator takes ``callbacks``, a list of objects. The training
 loops call the methods below on each callback that defines them (all are
-optional, so any object with some of these methods is a callback;
+optional, so any object with one or more of these methods is a callback;
 subclassing :class:`Callback` is a convenience). This is skorch's design,
 kept small: the history records are the events.
+
+A fit checks its callbacks before any training and raises (naming the
+callback) for one that would never be called: an item that is not an object
+with one or more of these methods (None, a string, a function, a class
+instead of its instance) and an object with an ``on_*`` attribute that is
+not one of them, such as a misspelt ``on_recrod``. Names starting with
+``on_`` are kept for these methods.
 
 Returning True from :meth:`Callback.on_record` ends the current stage, from
 :meth:`Callback.on_stage_begin` skips the stage; any other return value
@@ -49,7 +56,7 @@ class Callback:
     True
     """
 
-    def on_fit_begin(self, estimator, X):
+    def on_fit_begin(self, estimator, X, **state):
         """Called once ``X`` is validated, before any training.
 
         Parameters
@@ -58,7 +65,15 @@ class Callback:
             The estimator being fitted.
 
         X : array-like of shape (n_samples, n_features)
-            The validated training data (this rank's rows).
+            The validated training data (this rank's rows), as given: not
+            multiplied by ``input_scale``.
+
+        **state
+            ``input_scale`` (float): the factor the fit multiplies every row
+            of ``X`` by before training, and inference does too; 1.0 for
+            data of ordinary scale, larger for data whose entries are tiny on
+            average (TF-IDF text), which is scaled to unit mean square. A
+            callback that encodes rows itself multiplies them by it first.
         """
 
     def on_stage_begin(self, estimator, stage, **state):

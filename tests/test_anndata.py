@@ -63,10 +63,10 @@ def _check_written(adata, estimator, key="dec", n_clusters=3):
     assert list(uns["params"]["hidden_dims"]) == list(estimator.hidden_dims)
 
 
-def test_dense_x_in_place_returns_the_given_estimator(adata, data):
+def test_dense_x_in_place_returns_none_and_fits_the_given_estimator(adata, data):
     dec = _tiny()
-    returned = cluster(adata, dec)
-    assert returned is dec and hasattr(dec, "labels_")
+    assert cluster(adata, dec) is None  # as scanpy's tools
+    assert hasattr(dec, "labels_")
     _check_written(adata, dec)
     assert adata.uns["dec"]["input"] == "X"
     assert adata.uns["dec"]["params"]["random_state"] == 0
@@ -101,7 +101,8 @@ def test_sparse_x_is_not_densified(monkeypatch, data):
 def test_layer(adata, data):
     adata.X = np.zeros_like(data[0])
     adata.layers["scaled"] = data[0]
-    dec = cluster(adata, _tiny(), layer="scaled", key_added="mine")
+    dec = _tiny()
+    cluster(adata, dec, layer="scaled", key_added="mine")
     _check_written(adata, dec, key="mine")
     assert adata.uns["mine"]["input"] == "layers['scaled']"
     assert "dec" not in adata.obs
@@ -113,7 +114,8 @@ def test_use_rep(adata, data, as_frame):
     adata.X = np.zeros_like(data[0])
     rep = data[0][:, :4]
     adata.obsm["X_pca"] = pd.DataFrame(rep, index=adata.obs_names) if as_frame else rep
-    dec = cluster(adata, _tiny(), use_rep="X_pca")
+    dec = _tiny()
+    cluster(adata, dec, use_rep="X_pca")
     assert dec.n_features_in_ == 4
     assert adata.uns["dec"]["input"] == "obsm['X_pca']"
     _check_written(adata, dec)
@@ -140,10 +142,8 @@ def test_backed_x_is_read_in_place(monkeypatch, tmp_path, data, sparse):
 def test_copy_true_leaves_adata_untouched(adata):
     before = adata.copy()
     dec = _tiny()
-    result = cluster(adata, dec, copy=True)
-    assert isinstance(result, tuple) and len(result) == 2
-    copied, fitted = result
-    assert fitted is dec and copied is not adata
+    copied = cluster(adata, dec, copy=True)
+    assert isinstance(copied, anndata.AnnData) and copied is not adata
     assert list(adata.obs) == list(before.obs) and not adata.obsm and not adata.uns
     _check_written(copied, dec)
 
@@ -151,7 +151,8 @@ def test_copy_true_leaves_adata_untouched(adata):
 @pytest.mark.filterwarnings("ignore::anndata.ImplicitModificationWarning")
 def test_a_view_becomes_its_own_anndata(adata):
     view = adata[:60]
-    dec = cluster(view, _tiny())
+    dec = _tiny()
+    assert cluster(view, dec) is None
     assert not view.is_view and view.n_obs == 60
     _check_written(view, dec)
     assert "dec" not in adata.obs and not adata.obsm and not adata.uns
@@ -162,14 +163,19 @@ def test_default_estimator_is_a_dec_clusterer(monkeypatch, adata):
     # test: replace the class cluster() builds by a tiny one.
     from skdec import _dec
 
+    built = []
+
     class Tiny(DECClusterer):
         def __init__(self):
             super().__init__(3, **TINY, random_state=0)
+            built.append(self)
 
     monkeypatch.setattr(_dec, "DECClusterer", Tiny)
-    estimator = cluster(adata)
-    assert isinstance(estimator, DECClusterer)
+    assert cluster(adata) is None
+    (estimator,) = built
+    assert hasattr(estimator, "labels_")
     assert adata.obs["dec"].cat.categories.size == 3
+    assert adata.uns["dec"]["estimator"] == "Tiny"
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

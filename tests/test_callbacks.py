@@ -26,8 +26,9 @@ class Recorder(Callback):
         self.labels = []
         self.accuracy = []
 
-    def on_fit_begin(self, estimator, X):
+    def on_fit_begin(self, estimator, X, **state):
         self.events.append(("fit_begin", len(X)))
+        self.fit_begin_state = state
 
     def on_stage_begin(self, estimator, stage, **state):
         self.events.append(("stage_begin", stage))
@@ -80,6 +81,7 @@ def test_a_callback_sees_every_record_and_the_labels_at_each_refresh(cls, data):
     np.testing.assert_array_equal(recorder.labels[-1], est.labels_)
     assert recorder.accuracy[-1] == cluster_accuracy(y, est.labels_)
     assert recorder.events[0] == ("fit_begin", len(X))
+    assert recorder.fit_begin_state == {"input_scale": 1.0}
     assert recorder.events[-1] == ("fit_end", len(X))
     stages = [e[1] for e in recorder.events if e[0] in ("stage_begin", "stage_end")]
     assert stages == ["pretrain", "pretrain", "clustering", "clustering"]
@@ -207,6 +209,117 @@ def test_callbacks_are_parameters_that_clone_copies(data):
 def test_callbacks_must_be_a_list():
     with pytest.raises(ValueError, match="callbacks"):
         DECClusterer(3, callbacks=Recorder()).fit(np.zeros((10, 2)))
+
+
+@pytest.mark.parametrize("cls", [*DEC_LIKE, IICClusterer])
+def test_fit_begin_sees_the_unscaled_rows_and_the_input_scale(cls, data):
+    class FitBegin:
+        def on_fit_begin(self, estimator, X, *, input_scale):
+            self.X, self.input_scale = X, input_scale
+
+    X = data[0] * 1e-3  # tiny entries: the fit rescales the rows
+    seen = FitBegin()
+    short = {**TINY_IIC, "max_epochs": 1} if cls is IICClusterer else TINY
+    est = cls(3, **short, random_state=0, callbacks=[seen])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a short fit: not converged, maybe collapsed
+        est.fit(X)
+    np.testing.assert_array_equal(seen.X, X)
+    assert seen.input_scale == est._input_scale_
+    assert seen.input_scale == pytest.approx(1 / np.sqrt(np.mean(X**2)), rel=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# Callbacks that would never be called are refused before any training
+
+
+class Misspelt(Callback):
+    def on_recrod(self, estimator, record, **state):
+        pass
+
+
+class NotCallable:
+    on_record = True
+
+
+def _function(estimator, record, **state):
+    pass
+
+
+@pytest.mark.parametrize(
+    "callback, error, message",
+    [
+        (None, TypeError, r"callbacks\[1\] \(None\) is not a callback"),
+        ("progress", TypeError, r"callbacks\[1\] \('progress'\) is not a callback"),
+        (3, TypeError, r"callbacks\[1\] \(3\) is not a callback"),
+        (
+            _function,
+            TypeError,
+            r"\(the function _function\) is not a callback.*make it a method",
+        ),
+        (lambda *args: None, TypeError, r"\(the function <lambda>\) is not a callback"),
+        (object(), TypeError, r"\(an instance of object\) is not a callback"),
+        (
+            Recorder,
+            TypeError,
+            r"\(the class Recorder\): pass an instance, Recorder\(\), not",
+        ),
+        (
+            Misspelt(),
+            ValueError,
+            r"\(an instance of Misspelt\) defines on_recrod, which",
+        ),
+        (
+            NotCallable(),
+            TypeError,
+            r"of NotCallable\): on_record must be a method, got True",
+        ),
+    ],
+)
+def test_a_callback_that_would_never_be_called_is_refused(
+    callback, error, message, data
+):
+    recorder = Recorder()
+    est = DECClusterer(3, **TINY, random_state=0, callbacks=[recorder, callback])
+    with pytest.raises(error, match=message) as raised:
+        est.fit(data[0])
+    if "is not a callback" in message:
+        five = "on_fit_begin, on_stage_begin, on_record, on_stage_end, on_fit_end"
+        assert f"one or more of the methods {five}" in str(raised.value)
+    # Refused before on_fit_begin, so before any training.
+    assert recorder.events == []
+    assert not [name for name in vars(est) if name.endswith("_")]
+
+
+def test_a_misspelt_method_is_named_with_the_five_methods(data):
+    class Typo:
+        def on_fit_end(self, estimator):
+            pass
+
+        def on_epoch_end(self, estimator, **state):  # skorch's name, not skdec's
+            pass
+
+    with pytest.raises(ValueError) as raised:
+        DECClusterer(3, **TINY, callbacks=[Typo()]).fit(data[0])
+    message = str(raised.value)
+    assert message.startswith(
+        "callbacks[0] (an instance of Typo) defines on_epoch_end,"
+    )
+    assert (
+        "must be among on_fit_begin, on_stage_begin, on_record, on_stage_end, "
+        "on_fit_end" in message
+    )
+
+
+def test_the_callbacks_the_tests_use_are_accepted():
+    from skdec._distributed import LocalComm
+    from skdec._hooks import Hooks
+
+    callbacks = [Recorder(), StopAt("main"), PretrainCache(), Callback()]
+    assert Hooks(None, callbacks, LocalComm()).callbacks == callbacks
+    assert Hooks(None, None, LocalComm()).callbacks == []
+    with pytest.raises(TypeError, match="list of callback objects or None"):
+        Hooks(None, Recorder(), LocalComm())
 
 
 def test_saving_drops_the_callbacks(data, tmp_path):

@@ -131,7 +131,7 @@ class _Interrupt:
         self.at = at
         self.armed = True
 
-    def on_fit_begin(self, estimator, X):
+    def on_fit_begin(self, estimator, X, **state):
         if self.armed and self.at == "begin":
             raise KeyboardInterrupt
 

@@ -28,7 +28,14 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._batching import map_batches_numpy
-from ._data import RowSource, is_streamed, max_abs, mean_square, validate_streamed
+from ._data import (
+    RowSource,
+    clearer_input_error,
+    is_streamed,
+    max_abs,
+    mean_square,
+    validate_streamed,
+)
 from ._device import resolve_device, to_training_tensor
 from ._distributed import Comm, LocalComm, current_comm
 from ._hooks import Hooks
@@ -309,21 +316,18 @@ class _BaseDeepClusterer(
         Memory maps, sparse matrices and array-likes such as h5py datasets
         are never copied whole (see :mod:`skdec._data`).
         """
+        if is_streamed(X):
+            validate_data(self, X, skip_check_array=True, reset=reset)
+            return validate_streamed(X)
         try:
-            if is_streamed(X):
-                validate_data(self, X, skip_check_array=True, reset=reset)
-                return validate_streamed(X)
             return validate_data(self, X, dtype=[np.float32, np.float64], reset=reset)
-        except ValueError as exc:
-            # scikit-learn's advice on NaN speaks of supervised learning.
-            if "encoded as NaN natively" not in str(exc):
+        except (ValueError, TypeError) as exc:
+            # Name the bad column and the fix; scikit-learn's advice on NaN
+            # speaks of supervised learning.
+            clearer = clearer_input_error(X, exc)
+            if clearer is None:
                 raise
-            raise ValueError(
-                f"Input X contains NaN. {type(self).__name__} does not accept "
-                "missing values: drop the rows that hold them, or impute them "
-                "first (for example with sklearn.impute.SimpleImputer in a "
-                "Pipeline)."
-            ) from None
+            raise clearer from None
 
     def _validate_for_inference(self, X):
         check_is_fitted(self)

@@ -6,7 +6,8 @@ zarr datasets) and sparse matrices are never converted to one dense array:
 hands the training loops float32 tensors one batch of rows at a time. It
 looks enough like a tensor (``len``, ``shape``, ``device``, slicing and
 indexing by an index tensor) that the loops of :mod:`skdec._train` need no
-second code path.
+second code path. Errors about the input (NaN, infinity, text) name the first
+bad row or column and say what to do (:func:`clearer_input_error`).
 """
 
 import numbers
@@ -98,28 +99,153 @@ def validate_streamed(X):
         _check_finite_sparse(X)
     elif dtype.kind == "f":
         for start, rows in chunks(X):
-            finite = np.isfinite(rows).all(axis=1)
-            if not finite.all():
-                row = start + int(np.argmin(finite))
-                bad = "NaN" if np.isnan(rows[row - start]).any() else "infinity"
-                raise ValueError(
-                    f"Input X contains {bad} (first in row {row}); remove or "
-                    "impute it before fitting."
+            bad = first_nonfinite(rows)
+            if bad is not None:
+                row, column = bad
+                raise nonfinite_error(
+                    rows[row, column], start + row, f"column {column}"
                 )
     return X
 
 
 def _check_finite_sparse(X):
-    """NaN/infinity among the stored values of CSR ``X``, naming the first row."""
+    """NaN/infinity among the stored values of CSR ``X``, naming the first one."""
     finite = np.isfinite(X.data)
     if not finite.all():
         position = int(np.argmin(finite))
         row = int(np.searchsorted(X.indptr, position, side="right")) - 1
-        bad = "NaN" if np.isnan(X.data[position]) else "infinity"
-        raise ValueError(
-            f"Input X contains {bad} (first in row {row}); remove or impute it "
-            "before fitting."
+        column = f"column {X.indices[position]}"
+        raise nonfinite_error(X.data[position], row, column)
+
+
+# ---------------------------------------------------------------------------
+# Messages that name the bad column and the fix
+
+# What to do about a non-finite value: the command line fills in a file, the
+# estimators' users can impute in a Pipeline.
+MISSING_FIX = "fill in or drop the missing values first"
+IMPUTE_FIX = (
+    "drop the rows that hold missing values, or impute them first (for "
+    "example with sklearn.impute.SimpleImputer in a Pipeline)"
+)
+INFINITE_FIX = "replace or drop the rows with infinite values first"
+
+
+def nonfinite_fix(value):
+    """The command line's advice on the non-finite ``value`` of a file."""
+    return MISSING_FIX if np.isnan(value) else INFINITE_FIX
+
+
+def first_nonfinite(X):
+    """``(row, column)`` of the first NaN or infinity of 2-D ``X``, or None.
+
+    By blocks of rows, so that a memory-mapped file is never read whole.
+    """
+    if np.dtype(X.dtype).kind not in "fc":
+        return None
+    step = max(1, CHUNK_BYTES // max(1, X.shape[1] * X.dtype.itemsize))
+    for start in range(0, len(X), step):
+        bad = ~np.isfinite(X[start : start + step])
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            return start + int(row), int(column)
+    return None
+
+
+def nonfinite_error(value, row, column):
+    """The ValueError for the NaN or infinite ``value`` at ``row``, ``column``.
+
+    It starts as scikit-learn's does ("Input X contains NaN"), which its
+    estimator checks match.
+    """
+    if np.isnan(value):
+        kind, fix = "NaN", IMPUTE_FIX
+    else:
+        kind, fix = "infinity", INFINITE_FIX
+    return ValueError(f"Input X contains {kind} (first in row {row}, {column}); {fix}.")
+
+
+def _column_name(X, j):
+    """Column ``j`` as the user knows it: by name in a data frame."""
+    columns = getattr(X, "columns", None)
+    return f"column {columns[j]!r}" if columns is not None else f"column {j}"
+
+
+def _columns(X):
+    """The columns of an in-memory ``X`` (pandas Series for a data frame), or
+    None if ``X`` is not 2-D."""
+    if hasattr(X, "iloc"):
+        return [X.iloc[:, j] for j in range(X.shape[1])]
+    try:
+        array = np.asarray(X, dtype=object)
+    except ValueError:  # ragged lists
+        return None
+    return list(array.T) if array.ndim == 2 else None
+
+
+def _floats(column):
+    """``column`` as float64 with missing values (None, pandas' NA) as NaN."""
+    if hasattr(column, "to_numpy"):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(column, dtype=np.float64)
+
+
+def _locate_nonfinite(X):
+    """``(value, row, column name)`` of the first NaN or infinity, or None."""
+    if hasattr(X, "iloc"):
+        # Column by column: pandas' NA becomes NaN.
+        for j, column in enumerate(_columns(X)):
+            try:
+                values = _floats(column)
+            except (TypeError, ValueError):
+                continue
+            bad = np.flatnonzero(~np.isfinite(values))
+            if len(bad):
+                return values[bad[0]], int(bad[0]), _column_name(X, j)
+        return None
+    values = np.asarray(X)
+    if values.dtype.kind not in "fc":
+        values = values.astype(np.float64)  # None becomes NaN
+    bad = first_nonfinite(values) if values.ndim == 2 else None
+    if bad is None:
+        return None
+    row, column = bad
+    return values[row, column], row, f"column {column}"
+
+
+def _locate_text(X):
+    """The name of the first column of ``X`` that does not convert to numbers."""
+    for j, column in enumerate(_columns(X) or []):
+        try:
+            _floats(column)
+        except (TypeError, ValueError):
+            return _column_name(X, j)
+    return None
+
+
+def clearer_input_error(X, error):
+    """scikit-learn's or numpy's ``error`` on in-memory ``X``, made clearer.
+
+    NaN, infinity and values that are not numbers are located, and the
+    message names the column (by name in a data frame) and the fix; its
+    first words stay scikit-learn's and numpy's, which scikit-learn's
+    estimator checks match. None when there is nothing to add.
+    """
+    message = str(error)
+    if message.startswith(("Input X contains NaN", "Input X contains infinity")):
+        # Located only after validation failed: a clean fit pays nothing.
+        bad = _locate_nonfinite(X)
+        return None if bad is None else nonfinite_error(*bad)
+    if message.startswith(("could not convert", "float() argument must be")):
+        column = _locate_text(X)
+        if column is None:
+            return None
+        return type(error)(
+            f"{message} ({column}); X must hold numbers: encode this column "
+            "first (for example with sklearn.preprocessing.OneHotEncoder or "
+            "OrdinalEncoder in a ColumnTransformer), or drop it."
         )
+    return None
 
 
 def max_abs(X):

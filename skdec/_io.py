@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._data import first_nonfinite, nonfinite_fix
 from ._persist import read_error_reason
 
 # First bytes of the binary formats (.npz files are zip archives).
@@ -26,8 +27,6 @@ _MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK\x03\x04", ".parquet": b"PAR1"}
 _TEXT_DELIMITERS = {".csv": None, ".tsv": "\t"}
 # Enough of a text file to tell its delimiter and header: 20 MNIST rows.
 _SAMPLE_CHARS = 1 << 16
-# Rows checked for NaN at a time: a memory-mapped file is never read whole.
-_CHUNK_BYTES = 1 << 26
 # The extra that installs what reading Parquet needs (pandas and pyarrow).
 _PARQUET_INSTALL = 'pip install "skdec[parquet]"'
 
@@ -185,7 +184,7 @@ def _read_delimited(path, header, delimiter):
         message = _locate_csv_error(path, dialect, skiprows) or str(exc)
         raise ValueError(message) from None
     X = X[:, 1:] if labels else X
-    bad = _first_nonfinite(X)
+    bad = first_nonfinite(X)
     if bad is not None:
         row, column = bad
         line, _ = next(
@@ -193,29 +192,13 @@ def _read_delimited(path, header, delimiter):
         )
         raise ValueError(
             f"{path}, line {line}, column {column + 1 + labels}: {X[row, column]} "
-            "is not a finite number; fill in or drop the missing values first."
+            f"is not a finite number; {nonfinite_fix(X[row, column])}."
         )
     return X
 
 
 # ---------------------------------------------------------------------------
 # Binary files
-
-
-def _first_nonfinite(X):
-    """``(row, column)`` of the first NaN or infinity of 2-D ``X``, or None.
-
-    By blocks of rows, so that a memory-mapped file is never read whole.
-    """
-    if X.dtype.kind not in "fc":
-        return None
-    step = max(1, _CHUNK_BYTES // max(1, X.shape[1] * X.dtype.itemsize))
-    for start in range(0, len(X), step):
-        bad = ~np.isfinite(X[start : start + step])
-        if bad.any():
-            row, column = np.argwhere(bad)[0]
-            return start + int(row), int(column)
-    return None
 
 
 def _read_npz(path):
@@ -344,12 +327,12 @@ def read_data(path, *, header=None):
             "sample (n_samples, n_features)."
         )
     X = X.reshape(len(X), -1)
-    bad = _first_nonfinite(X)
+    bad = first_nonfinite(X)
     if bad is not None:
         row, column = bad
         raise ValueError(
             f"{path}, row {row + 1}, column {column + 1}: {X[row, column]} is not "
-            "a finite number; fill in or drop the missing values first."
+            f"a finite number; {nonfinite_fix(X[row, column])}."
         )
     return X
 

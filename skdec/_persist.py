@@ -133,17 +133,6 @@ def _file_mode():
     return 0o644
 
 
-def _output_config(est):
-    """The ``set_output`` configuration, e.g. ``{"transform": "pandas"}``.
-
-    scikit-learn keeps it in ``_sklearn_output_config`` and offers no public
-    getter; a model saved after ``set_output(transform="pandas")`` must load
-    returning DataFrames again.
-    """
-    config = getattr(est, "_sklearn_output_config", {})
-    return {key: value for key, value in config.items() if isinstance(value, str)}
-
-
 def _arrays_to_save(est):
     """Every array of the file, metadata included, keyed by archive name."""
     from . import __version__
@@ -184,7 +173,9 @@ def _arrays_to_save(est):
         "values": {name: getattr(est, name) for name in est._saved_values},
         "array_names": list(est._saved_arrays),
         "module_keys": module_keys,
-        "output_config": _output_config(est),
+        # The set_output configuration ({"transform": "pandas"}), which
+        # scikit-learn keeps there and offers no public getter for.
+        "output_config": dict(getattr(est, "_sklearn_output_config", {})),
     }
     try:
         text = json.dumps(metadata, default=_json_default)
@@ -456,10 +447,7 @@ def _restore_module(path, metadata, cls, arrays, user_module=None):
 
 def _restore_arrays(path, metadata, cls, arrays):
     names = _names(path, metadata, "array_names")
-    # Arrays added after a model was saved may be missing from its file.
-    added = getattr(cls, "_added_arrays", ())
-    expected = set(cls._saved_arrays)
-    if not expected - set(added) <= set(names) <= expected:
+    if sorted(names) != sorted(cls._saved_arrays):
         raise ValueError(
             f"{path!r} holds fitted arrays {names}, but {cls.__name__} expects "
             f"{list(cls._saved_arrays)}."
@@ -467,8 +455,6 @@ def _restore_arrays(path, metadata, cls, arrays):
     restored = {}
     for name in cls._saved_arrays:
         array = arrays.pop(_ATTR_PREFIX + name, None)
-        if array is None and name in added and name not in names:
-            continue
         if array is None:
             raise ValueError(f"{path!r} is missing the fitted array {name!r}.")
         if array.dtype.kind not in "biuf":
@@ -493,11 +479,9 @@ def _restore_feature_names(path, arrays, n_features_in):
 
 
 def _restore_output_config(path, metadata, est):
-    """Set the saved ``set_output`` configuration; files before it have none."""
-    config = metadata.get("output_config", {})
-    if not isinstance(config, dict) or not all(
-        isinstance(key, str) and isinstance(value, str) for key, value in config.items()
-    ):
+    """Set the saved ``set_output`` configuration."""
+    config = _field(path, metadata, "output_config", dict)
+    if not all(isinstance(value, str) for value in config.values()):
         raise ValueError(f"{path!r} is corrupted: invalid 'output_config'.")
     if config:
         # Where scikit-learn keeps it; set_output itself only sets "transform".
@@ -595,13 +579,7 @@ def load_estimator(path, cls=None, module=None):
     fitted_arrays = _restore_arrays(path, metadata, cls, arrays)
     feature_names = _restore_feature_names(path, arrays, n_features_in)
     values = _field(path, metadata, "values", dict)
-    # Private values (a leading underscore) were added after the format's
-    # first release: files written before them load without them.
-    missing = [
-        name
-        for name in cls._saved_values
-        if name not in values and not name.startswith("_")
-    ]
+    missing = [name for name in cls._saved_values if name not in values]
     if missing:
         raise ValueError(f"{path!r} is missing the fitted values {missing}.")
     if arrays:
@@ -611,8 +589,7 @@ def load_estimator(path, cls=None, module=None):
     for name, array in fitted_arrays.items():
         setattr(est, name, array)
     for name in cls._saved_values:
-        if name in values:
-            setattr(est, name, values[name])
+        setattr(est, name, values[name])
     est.n_features_in_ = n_features_in
     if feature_names is not None:
         est.feature_names_in_ = feature_names

@@ -9,9 +9,11 @@ on rank 0 from a sample of every rank's rows and broadcast.
 """
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin_min
 
@@ -132,6 +134,28 @@ def kmeans_centroids(embedding, n_clusters, *, n_init, seed):
     return kmeans.fit(embedding).cluster_centers_
 
 
+@contextmanager
+def kept_thread_counts():
+    """Restore torch's and numba's thread counts on leaving.
+
+    Launching numba's OpenMP threading layer, as UMAP does, sets the OpenMP
+    thread count torch shares to numba's default of every core: later fits
+    would run slower, and with other labels than on the threads the user set.
+    """
+    torch_threads = torch.get_num_threads()
+    try:
+        import numba
+    except ImportError:
+        numba = None
+    numba_threads = numba.get_num_threads() if numba is not None else None
+    try:
+        yield
+    finally:
+        if numba is not None:
+            numba.set_num_threads(numba_threads)
+        torch.set_num_threads(torch_threads)
+
+
 def manifold_start(embedding, n_clusters, seed):
     """N2D's start: UMAP then a Gaussian mixture, on ``embedding``.
 
@@ -147,9 +171,17 @@ def manifold_start(embedding, n_clusters, seed):
         ) from None
     from sklearn.mixture import GaussianMixture
 
-    reduced = UMAP(
-        n_components=n_clusters, n_neighbors=20, min_dist=0.0, random_state=seed
-    ).fit_transform(embedding)
+    # With a seed UMAP runs on one thread whatever n_jobs says; asking for one
+    # keeps its "n_jobs overridden" warning from reaching the user.
+    umap = UMAP(
+        n_components=n_clusters,
+        n_neighbors=20,
+        min_dist=0.0,
+        random_state=seed,
+        n_jobs=1,
+    )
+    with kept_thread_counts():
+        reduced = umap.fit_transform(embedding)
     mixture = GaussianMixture(n_clusters, covariance_type="full", random_state=seed)
     labels = mixture.fit_predict(reduced)
     posterior = mixture.predict_proba(reduced).astype(np.float32)

@@ -14,6 +14,7 @@ import pytest
 from sklearn.base import clone
 
 import skdec
+import skdec._cli
 from skdec import DECClusterer, IDECClusterer, IICClusterer
 from skdec._cli import build_parser, main, run_demo
 from skdec._io import read_data
@@ -614,6 +615,19 @@ def test_demo_prints_an_aligned_table():
     assert results[0]["ACC"] > 0.6  # k-means on digits; a broken pipeline is ~0.1
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_demo_quick_trains_the_small_network(monkeypatch, capsys):
+    # Fewer epochs and steps than --quick's own: its path, not its scores.
+    shorter = {**skdec._cli.QUICK_DEMO_PARAMS, "pretrain_epochs": 2, "max_iter": 30}
+    monkeypatch.setattr(skdec._cli, "QUICK_DEMO_PARAMS", shorter)
+    status, out, err = run(["demo", "--quick"], capsys)
+    assert status == 0, err
+    assert "hidden_dims=(256, 64)" in out
+    assert "pretrain_epochs=2" in out
+    assert out.splitlines()[-1].startswith("DEC ")
+    assert "(seconds on a CPU)" in err
+
+
 # ---------------------------------------------------------------------------
 # The installed package stands alone
 
@@ -648,9 +662,11 @@ def _imported_packages(path):
 
 # The dependencies of pyproject.toml, its optional ones, and packages that
 # scikit-learn's set_output and pandas' Parquet reader may import.
+# numba comes with umap-learn (init="manifold" restores its thread count).
 ALLOWED_IMPORTS = {
     "numpy", "scipy", "sklearn", "torch", "joblib", "tqdm",
-    "matplotlib", "pandas", "pyarrow", "polars", "umap", "anndata", "skdec",
+    "matplotlib", "pandas", "pyarrow", "polars", "umap", "numba", "anndata",
+    "skdec",
 }  # fmt: skip
 
 

@@ -507,6 +507,24 @@ def test_manifold_init(blobs):
     assert adjusted_rand_score(y, dec.labels_) > 0.9
 
 
+def test_manifold_init_keeps_the_thread_count_and_its_warnings(blobs):
+    # UMAP's numba once left torch on every core, and its n_jobs warning
+    # reached the user.
+    pytest.importorskip("umap")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            DECClusterer(
+                **{**TINY, "n_clusters": 3, "random_state": 0}, init="manifold"
+            ).fit(blobs[0])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    assert not [w for w in caught if "overridden" in str(w.message)]
+
+
 def test_manifold_init_without_umap_says_what_to_install(blobs, monkeypatch):
     # A None entry in sys.modules makes ``import umap`` raise ImportError.
     monkeypatch.setitem(sys.modules, "umap", None)

@@ -201,35 +201,6 @@ def test_set_output_configuration_survives(X, tmp_path):
     np.testing.assert_array_equal(embedding.columns, est.transform(X).columns)
 
 
-def test_file_without_output_configuration_loads_as_before(saved, tmp_path, X):
-    # Files written before the configuration was saved have no such entry.
-    arrays, metadata = _read_raw(saved)
-    del metadata["output_config"]
-    _write_raw(tmp_path / "model.skdec", arrays, metadata)
-    loaded = DECClusterer.load(tmp_path / "model.skdec")
-    assert isinstance(loaded.transform(X), np.ndarray)
-    assert not hasattr(loaded, "_sklearn_output_config")
-
-
-def test_file_without_the_restarts_arrays_loads_as_before(saved, tmp_path, X):
-    # Files written before the search's restarts voted have neither array.
-    arrays, metadata = _read_raw(saved)
-    for name in DECClusterer._added_arrays:
-        del arrays["attr/" + name]
-        metadata["array_names"].remove(name)
-    _write_raw(tmp_path / "model.skdec", arrays, metadata)
-    loaded = DECClusterer.load(tmp_path / "model.skdec")
-    assert not hasattr(loaded, "n_clusters_votes_")
-    np.testing.assert_array_equal(loaded.n_clusters_scores_, [np.nan])
-    assert loaded.predict(X).shape == (len(X),)
-    # Any other missing array is still an error.
-    del arrays["attr/n_clusters_scores_"]
-    metadata["array_names"].remove("n_clusters_scores_")
-    _write_raw(tmp_path / "model.skdec", arrays, metadata)
-    with pytest.raises(ValueError, match="fitted arrays"):
-        DECClusterer.load(tmp_path / "model.skdec")
-
-
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
     "estimator",
@@ -495,15 +466,17 @@ def _drop_fitted_value(arrays, metadata):
     del metadata["values"]["history_"]
 
 
-def test_file_without_the_input_bound_loads(saved, fitted, X, tmp_path):
-    # Files written before the out-of-range check recorded its bound.
-    arrays, metadata = _read_raw(saved)
+def _drop_private_value(arrays, metadata):
     del metadata["values"]["_max_abs_input_"]
-    old = tmp_path / "old.skdec"
-    _write_raw(old, arrays, metadata)
-    loaded = DECClusterer.load(old)
-    assert not hasattr(loaded, "_max_abs_input_")
-    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+
+
+def _drop_listed_array(arrays, metadata):
+    del arrays["attr/n_clusters_votes_"]
+    metadata["array_names"].remove("n_clusters_votes_")
+
+
+def _drop_output_config(arrays, metadata):
+    del metadata["output_config"]
 
 
 def _string_fitted_array(arrays, metadata):
@@ -533,6 +506,9 @@ TAMPERINGS = [
     (_broken_module_config, "cannot rebuild the network"),
     (_drop_fitted_array, "labels_"),
     (_drop_fitted_value, "history_"),
+    (_drop_private_value, "_max_abs_input_"),
+    (_drop_listed_array, "fitted arrays"),
+    (_drop_output_config, "missing 'output_config'"),
     (_string_fitted_array, "non-numeric"),
     (_wrong_feature_names, "feature_names_in_"),
     (_bad_output_config, "invalid 'output_config'"),

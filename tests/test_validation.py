@@ -57,21 +57,26 @@ def _with(value, row=0, col=0):
     return X
 
 
-def _object_array(value):
+def _object_array(value, col=0):
     X = _data().astype(object)
-    X[0, 0] = value
+    X[0, col] = value
     return X
 
 
+# The messages name the first bad column and the fix.
+NAN = r"Input X contains NaN \(first in row 0, column 0\); drop the rows"
+INF = r"Input X contains infinity \(first in row 5, column 2\); replace or drop"
+ENCODE = r"\(column 2\); X must hold numbers: encode this column first"
+
 # (id, X, exception, message) for inputs refused both by fit and at inference.
 BAD_INPUTS = [
-    ("nan", _with(np.nan), ValueError, "Input X contains NaN"),
-    ("inf", _with(np.inf), ValueError, "Input X contains infinity"),
-    ("-inf", _with(-np.inf), ValueError, "Input X contains infinity"),
+    ("nan", _with(np.nan), ValueError, NAN),
+    ("inf", _with(np.inf, row=5, col=2), ValueError, INF),
+    ("-inf", _with(-np.inf, row=5, col=2), ValueError, INF),
     ("strings", np.full((40, 4), "a"), ValueError, "could not convert string"),
-    ("object-str", _object_array("a"), ValueError, "could not convert string"),
-    ("object-dict", _object_array({}), TypeError, "not 'dict'"),
-    ("object-none", _object_array(None), ValueError, "Input X contains NaN"),
+    ("object-str", _object_array("a", 2), ValueError, "could not convert.*" + ENCODE),
+    ("object-dict", _object_array({}, 2), TypeError, "not 'dict'.*" + ENCODE),
+    ("object-none", _object_array(None), ValueError, NAN),
     ("complex", _data() + 1j, ValueError, "Complex data not supported"),
     ("empty", np.empty((0, 4)), ValueError, r"0 sample\(s\)"),
     ("no-features", np.empty((40, 0)), ValueError, r"0 feature\(s\)"),
@@ -196,6 +201,28 @@ def test_inference_refuses_bad_input(fitted, method, X, error, message):
     with pytest.raises(error, match=message) as excinfo:
         getattr(fitted, method)(X)
     _assert_not_from_torch(excinfo)
+
+
+@pytest.mark.usefixtures("no_training")
+def test_dataframe_errors_name_the_column():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(_data(), columns=["a", "b", "c", "d"])
+    df.loc[3, "c"] = np.inf
+    with pytest.raises(ValueError, match=r"infinity \(first in row 3, column 'c'\)"):
+        DECClusterer(3, **TINY).fit(df)
+    df = pd.DataFrame(_data(), columns=["a", "b", "c", "d"]).assign(city="Oslo")
+    match = r"could not convert string .*'city'.*OneHotEncoder or OrdinalEncoder"
+    with pytest.raises(ValueError, match=match):
+        DECClusterer(3, **TINY).fit(df)
+
+
+@pytest.mark.usefixtures("no_training")
+def test_streamed_errors_name_the_column(tmp_path):
+    X = _with(np.inf, row=7, col=1)
+    np.save(tmp_path / "X.npy", X)
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match=r"infinity \(first in row 7, column 1\)"):
+        DECClusterer(3, **TINY).fit(X)
 
 
 def test_dataframe_with_other_column_names_is_refused(monkeypatch):

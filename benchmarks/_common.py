@@ -1,10 +1,11 @@
-"""What the benchmark commands share: options, data, scores, the machine,
-memory and time of a fit."""
+"""What the benchmark commands share: options, scores, the machine, memory
+and time of a fit, and writing results as JSON and markdown tables."""
 
 import argparse
 import ast
 import datetime
 import functools
+import json
 import os
 import platform
 import re
@@ -20,7 +21,6 @@ import numpy as np
 import sklearn
 import torch
 
-from benchmarks import _data
 from skdec.metrics import (
     adjusted_rand_score,
     cluster_accuracy,
@@ -80,72 +80,46 @@ def add_set_argument(parser, help_extra=""):
     parser.add_argument("--set", default=[], help=text, **kwargs)
 
 
-def add_cache_argument(parser, study):
-    """--cache: the folder of a study's pretrained autoencoders."""
-    text = (
-        f"folder of pretrained autoencoders (default: benchmarks/results/tmp-{study}-"
-    )
-    text += "cache, ignored by git); empty it after changing skdec's training"
-    default = RESULTS_DIR / f"tmp-{study}-cache"
-    parser.add_argument("--cache", type=Path, default=default, help=text)
-
-
-def check_overrides(parser, make_estimator, overrides, fixed=()):
-    """Usage error for an unknown name or invalid value, or a ``fixed`` name
-    (one the study sets itself), before any run."""
-    for key in sorted(set(fixed) & set(overrides)):
-        parser.error(f"--set {key}: set by the study.")
-    try:
-        estimator = make_estimator(overrides)
-        if hasattr(estimator, "_parameter_constraints"):
-            estimator._validate_params()
-    except (TypeError, ValueError) as exc:
-        parser.error(f"--set {overrides}: {exc}")
-    return estimator
-
-
 def default_output(prefix=""):
     """``benchmarks/results/<prefix><date-time>``, a new folder per run."""
     return RESULTS_DIR / f"{prefix}{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def add_data_arguments(parser, choices, default, seeds=(0, 1, 2)):
-    """--datasets, --seeds, --mnist, --fashion, --fashion-subset, --output."""
-    add = parser.add_argument
-    text = f"from {', '.join(choices)} (default: {','.join(default)})"
-    add("--datasets", type=comma_list(choices), default=list(default), help=text)
-    text = f"random_state values (default: {','.join(map(str, seeds))})"
-    add("--seeds", type=comma_list(item=int), default=list(seeds), help=text)
-    add("--mnist", metavar="PATH", help="MNIST's IDX folder or .npz")
-    add("--fashion", metavar="PATH", help="Fashion-MNIST's IDX folder or .npz")
-    add("--fashion-subset", choices=("test", "train", "all"), default="test")
-    add("--output", type=Path, help="output folder")
-    # Subsample every data set (stratified) to N rows: for smoke runs.
-    add("--max-samples", type=int, help=argparse.SUPPRESS)
+def to_jsonable(value):
+    """``value`` with tuples, numpy scalars and arrays made JSON-able; anything
+    else JSON cannot hold (a class, a callback) becomes its repr."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
 
 
-def check_data_arguments(parser, args):
-    """Usage errors for data that is not on disk; nothing is downloaded."""
-    if "mnist" in args.datasets and args.mnist is None:
-        parser.error(
-            "--datasets mnist needs --mnist PATH (the folder of the MNIST IDX files "
-            "or an .npz); nothing is downloaded."
-        )
-    if "fashion" in args.datasets and (missing := _data.fashion_missing(args.fashion)):
-        parser.error(f"--datasets fashion: {missing}")
-    if args.max_samples is not None and args.max_samples < 1:
-        parser.error("--max-samples must be a positive integer.")
+def write_json(path, results):
+    """Write ``results`` as indented JSON, replacing the file in one step."""
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(to_jsonable(results), indent=1) + "\n")
+    tmp.replace(path)
 
 
-def load_datasets(args):
-    """``{name: (X, y)}`` of ``args.datasets``, subsampled to --max-samples."""
-    options = dict(mnist=args.mnist, fashion=args.fashion)
-    datasets = {}
-    for name in args.datasets:
-        datasets.update(_data.load(name, fashion_subset=args.fashion_subset, **options))
-    if args.max_samples:
-        return {k: _data.subsample(*Xy, args.max_samples) for k, Xy in datasets.items()}
-    return datasets
+def write_results(path, results, markdown):
+    """Write ``results`` as JSON at ``path`` and ``markdown(results)`` beside it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, results)
+    text = markdown(results)
+    path.with_suffix(".md").write_text(text)
+    print(text + f"\nWrote {path} and {path.with_suffix('.md').name}")
+
+
+def table(header, rows):
+    """Markdown table lines: the header, its rule, one line per row."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]
 
 
 def scores(y, labels):

@@ -1,8 +1,7 @@
 """Every data set the benchmarks use, each loaded here and nowhere else.
 
-:func:`load` maps a name to ``{data set name: (X, y)}``: most names give one
-data set, ``imbalanced`` gives one per ``r_min``. Data sets are drawn with
-``DATA_SEED``, so every method and seed of a run sees the same data.
+:func:`load` maps a name to ``{data set name: (X, y)}``. Data sets are drawn
+with ``DATA_SEED``, so every method and seed of a run sees the same data.
 Nothing is ever downloaded.
 """
 
@@ -13,17 +12,11 @@ import numpy as np
 from sklearn.utils import resample
 
 from skdec import datasets as _skdec_data
-from skdec.datasets._loaders import _FASHION_MNIST_DIR, _FASHION_MNIST_PACKAGE
 
 DATA_SEED = 0
-IMBALANCE_R_MIN = (0.1, 0.3, 0.5, 0.7)
 # Rows are square images (flattened row-major); synthetic784 is 784 plain
 # features although 784 is 28 squared.
-IMAGE_DATASETS = {"digits", "imbalanced", "mnist", "fashion"}
-SUITE_DATASETS = (
-    *("digits", "synthetic", "synthetic784", "imbalanced", "wine"),
-    *("breast_cancer", "text", "mnist", "fashion"),
-)
+IMAGE_DATASETS = {"digits", "fashion"}
 TEXT_SAMPLES = 2000  # documents of the "text" data set (TF-IDF, sparse)
 CELLS = 10_000  # cells of the "cells" data set (generated counts, preprocessed)
 FASHION_SAMPLE = 5000  # the first rows of Fashion-MNIST's training split
@@ -40,13 +33,14 @@ def _standardised(name):
     return StandardScaler().fit_transform(X).astype(np.float32), y
 
 
-def load(
-    name, *, seed=DATA_SEED, mnist=None, fashion=None, fashion_subset="test", pbmc=None
-):
-    """``{data set name: (X, y)}`` for one name of :data:`SUITE_DATASETS`.
+def load(name, *, seed=DATA_SEED, fashion=None, pbmc=None):
+    """``{data set name: (X, y)}`` for one name: digits, wine, breast_cancer,
+    synthetic, synthetic784, text, cells, pbmc68k, fashion5k or fashion (its
+    test split). Fashion-MNIST is read from ``fashion`` or the Debian
+    package's folder; FileNotFoundError says how to install it.
 
-    >>> load("imbalanced")["digits_imbalanced_r0.3"][0].shape
-    (1151, 64)
+    >>> load("synthetic")["synthetic"][0].shape
+    (2000, 50)
     """
     if name == "digits":
         return {name: _skdec_data.load_digits_scaled()}
@@ -56,13 +50,6 @@ def load(
         return {name: _skdec_data.make_nonlinear_blobs(random_state=seed)}
     if name == "synthetic784":
         return {name: mnist_sized(5000, seed=seed)}
-    if name == "imbalanced":
-        X, y = _skdec_data.load_digits_scaled()
-        subsample = _skdec_data.subsample_imbalanced
-        return {
-            f"digits_imbalanced_r{r}": subsample(X, y, r_min=r, random_state=seed)
-            for r in IMBALANCE_R_MIN
-        }
     if name == "text":
         X, y = _skdec_data.make_topic_corpus(TEXT_SAMPLES, random_state=seed)
         return {name: (X.tocsr().astype(np.float32), y)}
@@ -77,12 +64,9 @@ def load(
         X, y = _skdec_data.load_fashion_mnist(fashion, subset="train")
         X, y = X[:FASHION_SAMPLE], y[:FASHION_SAMPLE]
         return {f"fashion_train{FASHION_SAMPLE // 1000}k": (X.reshape(len(X), -1), y)}
-    if name == "mnist":
-        return {name: _skdec_data.load_mnist(mnist)}
     if name == "fashion":
-        # The split is in the name: published figures are on all 70,000.
-        X, y = _skdec_data.load_fashion_mnist(fashion, subset=fashion_subset)
-        return {f"fashion_{fashion_subset}": (X.reshape(len(X), -1), y)}
+        X, y = _skdec_data.load_fashion_mnist(fashion, subset="test")
+        return {"fashion_test": (X.reshape(len(X), -1), y)}
     raise ValueError(f"unknown data set {name!r}")
 
 
@@ -120,43 +104,9 @@ def load_pbmc68k(pbmc=None):
     return X, np.asarray(adata.obs["bulk_labels"].cat.codes)
 
 
-def save_task_data(stem, X, y):
-    """Save ``X`` (dense or sparse) and ``y`` for a benchmark's worker
-    processes; returns the path :func:`load_task_data` reads."""
-    import scipy.sparse as sp
-
-    path = Path(f"{stem}.npz")
-    if sp.issparse(X):
-        sp.save_npz(path, X.tocsr(), compressed=False)
-        np.save(Path(f"{stem}-y.npy"), y)
-    else:
-        np.savez(path, X=X, y=y)
-    return path
-
-
-def load_task_data(path):
-    """``(X, y)`` as :func:`save_task_data` wrote them."""
-    import scipy.sparse as sp
-
-    labels = Path(str(path).removesuffix(".npz") + "-y.npy")
-    if labels.exists():
-        return sp.load_npz(path), np.load(labels)
-    with np.load(path) as data:
-        return data["X"], data["y"]
-
-
-def load_one(name, **kwargs):
-    """``(X, y)`` of a name that gives one data set, as C-contiguous float32."""
-    ((X, y),) = load(name, **kwargs).values()
-    return np.ascontiguousarray(X, dtype=np.float32), np.asarray(y)
-
-
-def mnist_sized(n_samples=70_000, *, seed=DATA_SEED, mnist=None):
-    """MNIST's first ``n_samples`` rows from ``mnist``, else generated clusters
-    of its width and number of classes (``make_nonlinear_blobs``)."""
-    if mnist is not None:
-        X, y = _skdec_data.load_mnist(mnist)
-        return X[:n_samples], y[:n_samples]
+def mnist_sized(n_samples=70_000, *, seed=DATA_SEED):
+    """Generated clusters of MNIST's width and number of classes
+    (``make_nonlinear_blobs``, 10 clusters, 784 features)."""
     return _skdec_data.make_nonlinear_blobs(
         n_samples, n_clusters=10, n_features=784, random_state=seed
     )
@@ -178,19 +128,6 @@ def subsample(X, y, n_samples):
     """A stratified subsample of ``n_samples`` rows (for smoke runs)."""
     n = min(n_samples, X.shape[0])
     return resample(X, y, n_samples=n, replace=False, stratify=y, random_state=0)
-
-
-def fashion_missing(fashion):
-    """Why Fashion-MNIST cannot be read from ``fashion``, or None if it can."""
-    folder = Path(fashion or _FASHION_MNIST_DIR)
-    if folder.exists():
-        return None
-    package = _FASHION_MNIST_PACKAGE
-    return (
-        f"'{folder}' does not exist; install the Debian package {package} "
-        f"(apt-get install {package}) or give --fashion PATH; the benchmarks "
-        "never download data."
-    )
 
 
 def write_blobs(folder, n_samples, *, n_features=64, n_centers=10, seed=0):

@@ -9,6 +9,7 @@ this checkout. It fits, then writes the labels (``.npy``) and a JSON record
 baseline, so that any commit's skdec can be measured.
 """
 
+import importlib.util
 import json
 import sys
 import time
@@ -104,8 +105,6 @@ def main(task_path):
         stage = "pretraining" if record["stage"].startswith("pretrain") else None
         stage = stage or record["stage"]
         stages[stage] = stages.get(stage, 0.0) + record.get("seconds", 0.0)
-    import skdec
-
     epochs, plateau_stops = _pretraining(estimator)
     out = Path(task_path).with_suffix("")
     np.save(f"{out}-labels.npy", np.asarray(estimator.labels_))
@@ -116,7 +115,7 @@ def main(task_path):
         "peak_rss_mb": peak,
         "pretrain_epochs": epochs,
         "plateau_stops": plateau_stops,
-        "skdec": skdec.__file__,
+        "skdec": importlib.util.find_spec("skdec").origin,  # which checkout
         "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
     }
     Path(f"{out}-result.json").write_text(json.dumps(result))

@@ -1,14 +1,10 @@
-"""The methods a user would pick instead of DEC, as estimators the benchmarks
-run beside it: UMAP of the input then a Gaussian mixture, N2D (the pretrained
-autoencoder's embedding, then UMAP, then the mixture), both with umap-learn,
-and Leiden on a nearest-neighbour graph (igraph and leidenalg)."""
+"""The methods a user would pick instead of DEC, as estimators the panel runs
+beside it: UMAP of the input then a Gaussian mixture (umap-learn), and Leiden
+on a nearest-neighbour graph (igraph and leidenalg)."""
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.mixture import GaussianMixture
-
-from benchmarks._callbacks import StartPartition
-from skdec import DECClusterer
 
 
 class UmapGmm(ClusterMixin, BaseEstimator):
@@ -92,21 +88,4 @@ class Leiden(ClusterMixin, BaseEstimator):
             seed=self.random_state,
         )
         self.labels_ = np.asarray(partition.membership)
-        return self
-
-
-class N2D(DECClusterer):
-    """N2D's recipe on skdec's pretrained autoencoder: the partition that
-    ``DECClusterer(init="manifold")`` starts from (UMAP of the embedding to
-    ``n_clusters`` dimensions, 20 neighbours, ``min_dist=0``, a Gaussian
-    mixture), read off a fit that stops there. Takes DECClusterer's
-    parameters; ``init`` and ``max_iter`` are set by the recipe."""
-
-    def fit(self, X, y=None):
-        start = StartPartition()
-        params = self.get_params(deep=False)
-        params.update(init="manifold", max_iter=0, callbacks=[start])
-        dec = DECClusterer(**params).fit(X)
-        self.labels_ = np.asarray(start.posterior).argmax(axis=1)
-        self.history_, self.module_, self.n_iter_ = dec.history_, dec.module_, 0
         return self

@@ -20,8 +20,7 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from benchmarks import _data
-from benchmarks._common import history_seconds, machine_info
-from benchmarks.tables import table, write_results
+from benchmarks._common import history_seconds, machine_info, table, write_results
 from skdec import DECClusterer
 
 N_CLUSTERS = 10

@@ -33,8 +33,10 @@ from benchmarks._common import (
     machine_info,
     machine_summary,
     scores,
+    table,
+    to_jsonable,
+    write_json,
 )
-from benchmarks.tables import table, to_jsonable, write_json
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -88,13 +90,12 @@ THREAD_VARIABLES = (
 def _load(name, args):
     """``(X, y)`` of panel data set ``name``, or a string saying why not."""
     source = DATASETS[name][0]
-    if source in ("fashion", "fashion5k") and (
-        missing := _data.fashion_missing(args.fashion)
-    ):
-        return missing
     if source == "pbmc68k" and _data.pbmc_path(args.pbmc) is None:
         return "scanpy is not installed (pip install scanpy) and --pbmc is not given"
-    ((X, y),) = _data.load(source, fashion=args.fashion, pbmc=args.pbmc).values()
+    try:
+        ((X, y),) = _data.load(source, fashion=args.fashion, pbmc=args.pbmc).values()
+    except FileNotFoundError as exc:  # Fashion-MNIST not installed
+        return str(exc)
     if args.quick:
         X, y = _data.subsample(X, y, QUICK_ROWS)
     X = X.tocsr().astype(np.float32) if sp.issparse(X) else np.asarray(X, np.float32)

@@ -1,4 +1,4 @@
-"""Scale: memory and cost of a fit on data larger than memory (issue 15).
+"""Scale: memory and cost of a fit on data larger than memory.
 
 Every fit (plus ``predict``) runs in a fresh process; ``<which>.json`` and
 ``<which>.md`` go to ``--output``. ``memmap``: a 2,000,000 x 64 float32
@@ -13,6 +13,7 @@ function the main thread was in.
 """
 
 import argparse
+import functools
 import json
 import os
 import socket
@@ -37,11 +38,13 @@ from benchmarks._common import (
     comma_list,
     history_seconds,
     machine_info,
+    machine_summary,
     status_mb,
+    table,
     warm_up,
+    write_results,
 )
 from benchmarks._data import write_blobs, write_corpus
-from benchmarks.tables import MARKDOWN, write_results
 from skdec import DECClusterer
 
 WHICH = ("memmap", "sparse", "table", "table2")
@@ -179,6 +182,148 @@ def run(which, args):
     return results
 
 
+# ---------------------------------------------------------------------------
+# Tables
+
+
+def _f(value, digits=3):
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+_SHOWN_PARAMS = (
+    *("batch_size", "hidden_dims", "latent_dim", "max_iter", "n_init"),
+    *("pretrain_epochs", "pretrain_optimizer", "random_state", "tol"),
+    "update_interval",
+)
+# Figures of the table that are medians over repeats (memory: the largest).
+_MEDIANS = (
+    *("pretrain_epoch_seconds", "kmeans_seconds", "refresh_seconds"),
+    *("step_seconds", "fit_seconds", "predict_seconds", "ari_predict"),
+)
+
+
+def combine_repeats(results):
+    """One result per size: median times over repeats, largest memory."""
+    groups = {}
+    for result in results:
+        if "error" not in result:
+            groups.setdefault(result["n_samples"], []).append(result)
+    combined = [result for result in results if "error" in result]
+    for group in groups.values():
+        row = dict(max(group, key=lambda r: r["rss_anon_peak_mb"]))
+        for name in _MEDIANS:
+            values = [r[name] for r in group if r.get(name) is not None]
+            row[name] = float(np.median(values)) if values else None
+        row["n_repeats"] = len(group)
+        combined.append(row)
+    return combined
+
+
+def _num(key, digits, scale=1.0):
+    """A column: ``r[key] * scale`` (``scale`` may be a function of ``r``)."""
+
+    def cell(r):
+        factor = scale(r) if callable(scale) else scale
+        return _f(None if r.get(key) is None else factor * r[key], digits)
+
+    return cell
+
+
+def _with_derived(r):
+    """A scale result with the figures its columns show but do not hold."""
+    stages = r["stage_seconds"]
+    return {
+        **r,
+        "over_mb": r["rss_anon_peak_mb"] - r["rss_anon_baseline_mb"],
+        "pretraining_seconds": stages.get("pretraining"),
+        "clustering_seconds": stages.get("clustering"),
+        "kind": r["input"] + (" + TfidfTransformer" if r.get("pipeline") else ""),
+    }
+
+
+def _per_row(r):
+    return 1e6 / r["n_samples"]
+
+
+_N = ("n", lambda r: f"{r['n_samples']:,}")
+_ADDED = ("peak anon. added (MB)", _num("peak_anon_added_mb", 0))
+_OVER = ("over post-warm-up baseline (MB)", _num("over_mb", 0))
+_KMEANS = ("k-means start (s)", _num("kmeans_seconds", 2))
+_REFRESH = ("s / P refresh", _num("refresh_seconds", 2))
+_STEP = ("ms / clustering step", _num("step_seconds", 2, 1000))
+_FIT, _PREDICT = _num("fit_seconds", 1), ("predict (s)", _num("predict_seconds", 1))
+_ARI = ("ARI", _num("ari_predict", 3))
+# The columns of each scale report: (header, cell of a result).
+COLUMNS = {
+    "table2": [
+        ("n", lambda r: f"{r['n_samples'] * r['world']:,}"),
+        ("rank", lambda r: r["rank"]),
+        ("rows", _N[1]),
+        *(_ADDED, ("s / epoch", _num("pretrain_epoch_seconds", 2))),
+        *(_KMEANS, _REFRESH, _STEP, ("fit (s)", _FIT)),
+        ("ARI (own rows)", _ARI[1]),
+    ],
+    "table": [
+        *(_N, _ADDED, _OVER),
+        ("bytes / row", _num("over_mb", 0, lambda r: 2**20 / r["n_samples"])),
+        ("s / pretraining epoch", _num("pretrain_epoch_seconds", 2)),
+        ("µs / row / epoch", _num("pretrain_epoch_seconds", 2, _per_row)),
+        *(_KMEANS, _REFRESH),
+        ("µs / row / refresh", _num("refresh_seconds", 2, _per_row)),
+        *(_STEP, ("fit total (s)", _FIT), _PREDICT, _ARI),
+    ],
+    "memmap": [
+        *(_N, ("input", lambda r: r["kind"]), _ADDED, _OVER),
+        *(("target (MB)", lambda r: r["target_mb"]), ("fit (s)", _FIT), _PREDICT),
+        ("pretraining (s)", _num("pretraining_seconds", 1)),
+        _KMEANS,
+        ("clustering stage (s)", _num("clustering_seconds", 1)),
+        *(_REFRESH, _ARI, ("peak during", lambda r: str(r["peak"].get("phase")))),
+    ],
+}
+COLUMNS["sparse"] = COLUMNS["memmap"]
+_TITLES = {"table2": "table, 2 processes (data-parallel, gloo on loopback)"}
+
+
+def markdown(which, results):
+    """The report of one scale measurement."""
+    runs = results["results"]
+    lines = [f"# Scale: {_TITLES.get(which, which)}", ""]
+    lines += [machine_summary(results["machine"]), "", f"    {results['command']}", ""]
+    if which != "table2":
+        params = next((r["params"] for r in runs if "params" in r), {})
+        shown = ", ".join(f"{k}={params[k]!r}" for k in _SHOWN_PARAMS if k in params)
+        lines += [f"DECClusterer({shown})", ""]
+    if which == "table":
+        runs = combine_repeats(runs)
+        n = max((r["n_repeats"] for r in runs if "n_repeats" in r), default=1)
+        text = f"Median over {n} fresh processes per size (peak memory: the largest)."
+        lines += [text, ""]
+    runs = [r if "error" in r else _with_derived(r) for r in runs]
+    header, cells = zip(*COLUMNS[which], strict=True)
+    rows = [
+        [f"failed: {r['error'][-200:]!r}"]
+        if "error" in r
+        else [cell(r) for cell in cells]
+        for r in runs
+    ]
+    lines += table(header, rows)
+    if which == "table2":
+        return "\n".join(lines) + "\n"
+    lines.append("")
+    lines += [
+        f"- n={r['n_samples']:,} ({r['kind']}): peak {r['rss_anon_peak_mb']:.0f} MB "
+        f"anonymous (after imports and data {r['rss_anon_after_data_mb']:.0f} "
+        f"MB) at {r['peak']['seconds']:.1f} s, in "
+        f"{' > '.join(r['peak']['where'][-3:])}"
+        for r in runs
+        if "error" not in r and r["peak"]
+    ]
+    if results.get("note"):
+        lines += ["", results["note"]]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["_child"]:
@@ -203,5 +348,7 @@ def main(argv=None):
     for which in WHICH if args.which == "all" else (args.which,):
         print(f"scale: {which} ...", flush=True)
         results = {"machine": info, "command": command, "results": run(which, args)}
-        write_results(args.output / f"{which}.json", results, MARKDOWN[which])
+        write_results(
+            args.output / f"{which}.json", results, functools.partial(markdown, which)
+        )
     return 0

@@ -114,6 +114,17 @@ def test_pbmc_from_a_local_file(tmp_path):
     assert y.tolist() == [0, 2, 0, 1]  # category codes, categories sorted
 
 
+def test_missing_fashion_mnist_skips_its_sets(tmp_path):
+    import argparse
+
+    args = argparse.Namespace(fashion=tmp_path / "none", pbmc=None, quick=True)
+    for name in ("fashion_test", "fashion_train5k"):
+        why = panel._load(name, args)
+        assert isinstance(why, str) and "apt-get install dataset-fashion-mnist" in why
+    X, y = panel._load("digits", args)
+    assert X.shape == (panel.QUICK_ROWS, 64) and X.dtype == np.float32
+
+
 @pytest.mark.skipif(not HAS_LEIDEN, reason="needs igraph and leidenalg")
 def test_leiden_finds_blobs_dense_and_sparse():
     import scipy.sparse as sp

@@ -9,9 +9,10 @@ its own: its parameters, ``_fit`` and the guts of inference.
 """
 
 import copy
+import inspect
 import warnings
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Real
 
 import numpy as np
 import torch
@@ -64,40 +65,17 @@ def _module_device(module):
     return next(module.parameters()).device
 
 
-def _check_widths(widths, name):
-    """``widths`` as a tuple of positive ints, or a ``TypeError``/``ValueError``."""
-    try:
-        widths = tuple(widths)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be a sequence of positive integers, got {widths!r}."
-        ) from None
-    for width in widths:
-        if not isinstance(width, Integral) or isinstance(width, bool):
-            raise TypeError(f"{name} must contain integers, got {width!r} in {widths}.")
-        if width < 1:
-            raise ValueError(
-                f"{name} must contain positive widths, got {width} in {widths}."
-            )
-    return tuple(int(width) for width in widths)
-
-
-def _check_image_shape(image_shape, n_features):
-    """``image_shape`` as a tuple ``(H, W)`` or ``(C, H, W)`` matching X."""
-    if image_shape is None:
-        return None
-    shape = _check_widths(image_shape, "image_shape")
-    if len(shape) not in (2, 3):
-        raise ValueError(
-            f"image_shape must be (H, W) or (C, H, W), got {image_shape!r}."
-        )
-    if int(np.prod(shape)) != n_features:
-        raise ValueError(
-            f"image_shape={shape} holds {int(np.prod(shape))} values but X has "
-            f"{n_features} features; rows of X must be images flattened in "
-            "(C, H, W) order."
-        )
-    return shape
+def _same_value(value, default):
+    """Whether a parameter's value is its default (False where unsure)."""
+    if value is default:
+        return True
+    if isinstance(value, bool) or isinstance(default, bool):
+        return False
+    if isinstance(value, Real) and isinstance(default, Real):
+        return value == default
+    if isinstance(value, str | tuple) and type(value) is type(default):
+        return value == default
+    return False
 
 
 def check_finite_weights(module, stage):
@@ -149,16 +127,17 @@ class FitSetup:
     the estimator's own draws (k-means seeds). Torch's and numpy's global
     random states are never used. ``hooks`` collects the history and calls
     the callbacks; ``low_power`` says the input was rescaled for its tiny
-    entries (see ``_input_scale``).
+    entries (see ``_input_scale``); ``candidates`` are the numbers of
+    clusters the fit may use, resolved once from ``n_clusters``.
     """
 
     device: torch.device
     rng: np.random.RandomState
     init_generator: torch.Generator
     generator: torch.Generator
-    progress: bool
     comm: Comm | LocalComm
     hooks: Hooks
+    candidates: tuple
     low_power: bool = False
 
 
@@ -172,11 +151,13 @@ class _BaseDeepClusterer(
     """Shared plumbing of DEC, IDEC and IIC; not a public class.
 
     Subclasses set ``_parameter_constraints`` (merging this class's), define
-    ``_fit(X, setup)`` (which sets the fitted attributes, ``module_`` among
-    them, and returns ``self``), ``_log_proba(X)`` and ``_embed(X)`` (the
-    guts of inference on a validated numpy ``X``), ``_n_features_out`` and the
-    persistence protocol of :mod:`skdec._persist` (``_saved_arrays``,
-    ``_saved_values``, ``_module_config`` and ``_build_module``).
+    ``_network(n_features, setup)`` (the freshly built network of a fit),
+    ``_fit(X, network, setup)`` (which trains it, sets the fitted
+    attributes, ``module_`` among them, and returns ``self``),
+    ``_log_proba(X)`` and ``_embed(X)`` (the guts of inference on a
+    validated numpy ``X``), ``_n_features_out`` and the persistence
+    protocol of :mod:`skdec._persist` (``_saved_arrays``, ``_saved_values``,
+    ``_module_config`` and ``_build_module``).
     """
 
     _parameter_constraints: dict = {
@@ -184,7 +165,6 @@ class _BaseDeepClusterer(
         "distributed": ["boolean", StrOptions({"auto"})],
         "device": [str],
         "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     # Fitted values every estimator saves (skdec._persist); subclasses add
@@ -220,13 +200,15 @@ class _BaseDeepClusterer(
         previous_state = self.__dict__.copy()
         try:
             comm = current_comm(self.distributed)
-            X = self._validate_fit_data(X, comm)
+            X, candidates = self._validate_fit_data(X, comm)
             hooks = Hooks(self, self.callbacks, comm)
             scale = _input_scale(X, comm)
             hooks.call("on_fit_begin", X, input_scale=scale)
-            setup = self._fit_setup(comm, hooks, low_power=scale != 1.0)
+            setup = self._fit_setup(comm, hooks, candidates, low_power=scale != 1.0)
+            # Built, and so checked, before the data moves to the device.
+            network = self._network(X.shape[1], setup)
             X_train = to_training_tensor(X, setup.device, scale=scale)
-            self._fit(X_train, setup)
+            self._fit(X_train, network, setup)
             check_finite_weights(self.module_, "training")
             self._input_scale_ = scale
             self._max_abs_input_ = comm.max(max_abs(X))
@@ -240,7 +222,8 @@ class _BaseDeepClusterer(
         return self
 
     def _validate_fit_data(self, X, comm):
-        """Validated ``X``; data-parallel, an error on any rank fails them all.
+        """Validated ``X`` and the fit's candidate numbers of clusters;
+        data-parallel, an error on any rank fails them all.
 
         Every rank validates its own rows; the ranks then agree, so a rank
         with bad input (NaN, another width) makes every rank raise the same
@@ -258,36 +241,60 @@ class _BaseDeepClusterer(
                 "Every rank must pass rows of the same width; got "
                 f"n_features={widths} on ranks 0 to {len(widths) - 1}."
             )
-        self._check_fit_data(X, int(comm.sum(X.shape[0])))
-        return X
+        candidates = self._check_fit_data(X, int(comm.sum(X.shape[0])))
+        return X, candidates
 
     def _check_fit_data(self, X, n_samples):
         """Data-dependent checks of parameters, before any work starts.
 
-        ``n_samples`` counts the rows of every rank in data-parallel training.
+        ``n_samples`` counts the rows of every rank in data-parallel
+        training. Returns the numbers of clusters the fit may use: here the
+        int ``n_clusters``.
         """
-        n_clusters = getattr(self, "n_clusters", None)
-        if isinstance(n_clusters, Integral) and n_samples < n_clusters:
+        n_clusters = self.n_clusters
+        if isinstance(n_clusters, bool):
+            raise TypeError(f"n_clusters must be an int, got {n_clusters!r}.")
+        if n_samples < n_clusters:
             raise ValueError(
                 f"n_samples={n_samples} should be >= n_clusters={n_clusters}."
             )
         if n_samples < 2:
             raise ValueError(f"n_samples={n_samples} should be >= 2.")
-        _check_widths(self.hidden_dims, "hidden_dims")
-        _check_image_shape(self.image_shape, X.shape[1])
-        if self.conv_channels is not None:
-            _check_widths(self.conv_channels, "conv_channels")
+        return (int(n_clusters),)
 
-    def _fit_setup(self, comm, hooks, *, low_power=False):
+    def _changed_params(self):
+        """Names of the parameters set away from their defaults, the
+        ``module__`` ones included (they have none here)."""
+        defaults = {
+            name: parameter.default
+            for name, parameter in inspect.signature(type(self)).parameters.items()
+        }
+        changed = set()
+        for name, value in self.get_params(deep=False).items():
+            default = defaults.get(name, inspect.Parameter.empty)
+            if not _same_value(value, default):
+                changed.add(name)
+        return changed
+
+    def _warn_unused(self, unused):
+        """Warn, once per reason, about parameters a setting leaves unused.
+
+        ``unused`` holds ``(names, why)`` pairs. Warned rather than refused:
+        a grid search can set these on purpose, next to the setting that
+        ignores them (an ablation with ``max_iter=0``, say).
+        """
+        for names, why in unused:
+            if names:
+                warnings.warn(f"{', '.join(names)} not used: {why}.", UserWarning)
+
+    def _fit_setup(self, comm, hooks, candidates, *, low_power=False):
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         # Drawn in this order so that a given random_state keeps its results.
         init_generator = torch.Generator().manual_seed(_seed(rng))
         generator = torch.Generator(device=device).manual_seed(_seed(rng))
-        # Progress bars and warnings on rank 0 only.
-        progress = bool(self.verbose) and comm.is_main
         return FitSetup(
-            device, rng, init_generator, generator, progress, comm, hooks, low_power
+            device, rng, init_generator, generator, comm, hooks, candidates, low_power
         )
 
     def _warn_if_collapsed(self, comm):
@@ -450,6 +457,58 @@ class _BaseDeepClusterer(
         """``(transform(X), predict(X))`` without validation; subclasses that
         can compute both in one pass over ``X`` override it."""
         return self._embed(X), self._log_proba(X).argmax(axis=1)
+
+    # -- the module__ parameters (skorch's convention) -------------------------
+
+    def _set_module_params(self, kwargs):
+        """Keep the ``module__`` keyword arguments of ``__init__`` as parameters."""
+        for name, value in kwargs.items():
+            if not name.startswith("module__") or name == "module__":
+                raise TypeError(
+                    f"{type(self).__name__}() got an unexpected keyword "
+                    f"argument {name!r}; only module__<name> parameters are "
+                    "passed on, to the module."
+                )
+            setattr(self, name, value)
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator, the ``module__`` ones included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored for the ``module__`` parameters; as in scikit-learn
+            otherwise.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        params.update(
+            (name, value)
+            for name, value in vars(self).items()
+            if name.startswith("module__")
+        )
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, the ``module__<name>`` ones (for the module) included.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator
+            The estimator.
+        """
+        for name in [name for name in params if name.startswith("module__")]:
+            setattr(self, name, params.pop(name))
+        return super().set_params(**params)
 
     # -- persistence and pickling ---------------------------------------------
 

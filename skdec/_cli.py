@@ -4,8 +4,10 @@ Subcommands: ``demo`` (DEC against k-means on the digits), ``fit`` and
 ``predict``; the benchmark suite of a source checkout is not part of the
 package (``python -m benchmarks`` runs it there). The options of ``fit`` are
 generated from the signature and the ``_parameter_constraints`` of
-:class:`~skdec.DECClusterer`, so a new estimator parameter becomes an option
-without touching this file; reading the data files is :mod:`skdec._io`'s.
+:class:`~skdec.DECClusterer`, and ``--module-*`` from the signatures of its
+built-in networks (:mod:`skdec.networks`), so a new parameter becomes an
+option without touching this file; reading the data files is
+:mod:`skdec._io`'s.
 User mistakes (bad or missing files, non-numeric cells, wrong shapes, invalid
 parameters) end with a one-line message on stderr and exit status 2, never a
 traceback.
@@ -29,6 +31,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from . import DECClusterer, __version__
 from ._io import check_writable, read_data, write_rows
 from ._persist import load_estimator
+from .callbacks import ProgressBar
+from .networks import ConvAutoencoder, StackedAutoencoder
 
 # Exceptions that report a user's mistake rather than a bug in skdec; an
 # ImportError is a missing optional package (pyarrow for Parquet files).
@@ -39,8 +43,8 @@ _EXIT_INTERRUPTED = 130
 
 # Network used by the hidden ``demo --fast`` (tests): seconds instead of minutes.
 _FAST_DEMO = dict(
-    hidden_dims=(32,),
-    latent_dim=5,
+    module__hidden_dims=(32,),
+    module__latent_dim=5,
     pretrain_optimizer="adam",
     pretrain_epochs=2,
     max_iter=30,
@@ -51,7 +55,7 @@ DEMO_PARAMS = {}
 # ``demo --quick``: the README's small network, seconds on one CPU thread. All
 # 1797 digits: a subset would save little and lower every score.
 QUICK_DEMO_PARAMS = dict(
-    hidden_dims=(256, 64),
+    module__hidden_dims=(256, 64),
     pretrain_optimizer="adam",
     pretrain_epochs=40,
     tol=5e-3,
@@ -107,15 +111,38 @@ def _parse_numbers(text):
     )
 
 
-def _parse_range(text):
-    """``"2,20"`` -> ``(2, 20)``: the smallest and largest value of a range."""
-    low, high = text.split(",")  # anything but two items: ValueError
-    return int(low), int(high)
+def _parse_n_clusters(text):
+    """``"10"`` -> 10, ``"auto"``, ``"2-20"`` -> ``range(2, 21)`` (both ends
+    included), ``"5,10,15"`` -> ``(5, 10, 15)``."""
+    if text == "auto":
+        return text
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    bounds = re.fullmatch(r"(\d+)-(\d+)", text)
+    if bounds:
+        return range(int(bounds[1]), int(bounds[2]) + 1)
+    candidates = _parse_numbers(text)
+    if len(candidates) < 2 or not all(isinstance(k, int) for k in candidates):
+        raise ValueError(text)
+    return candidates
+
+
+# The networks ``--module`` names: DEC's built-in classes.
+_NETWORKS = {cls.__name__: cls for cls in (StackedAutoencoder, ConvAutoencoder)}
+
+
+def _parse_network(text):
+    """``"ConvAutoencoder"`` -> the class of :mod:`skdec.networks`."""
+    try:
+        return _NETWORKS[text]
+    except KeyError:
+        raise ValueError(text) from None
 
 
 # Parameters whose value the constraints describe too loosely.
 _OPTION_FORMS = {
-    "n_clusters_range": (_parse_range, "LOW,HIGH"),
+    "n_clusters": (_parse_n_clusters, "INT|auto|LOW-HIGH|K,K,..."),
+    "module": (_parse_network, "|".join(_NETWORKS)),
     # A folder; a joblib.Memory is for Python code.
     "memory": (str, "PATH"),
 }
@@ -155,7 +182,7 @@ def _option_type(constraints):
             options = sorted(constraint.options)
             parsers.append(functools.partial(_parse_choice, options=options))
             forms += options
-        elif constraint in ("random_state", "verbose", Integral) or (
+        elif constraint in ("random_state", Integral) or (
             isinstance(constraint, Interval) and constraint.type is Integral
         ):
             parsers.append(int)
@@ -189,8 +216,63 @@ def _option_type(constraints):
 
 
 # Parameters that take Python objects (code), which a command line cannot
-# give: they are left at their defaults.
-_CODE_PARAMETERS = {"callbacks", "module"}
+# give: they are left at their defaults. (``module`` takes the name of a
+# built-in network.)
+_CODE_PARAMETERS = {"callbacks"}
+
+
+def _network_option_type(parameter):
+    """An argparse ``type`` and metavar for a network's parameter, from its
+    default: widths and shapes (and parameters without default) are
+    sequences, an int default an int, a None default a float or none."""
+    default = parameter.default
+    if default is parameter.empty or isinstance(default, tuple):
+        return _checked(_parse_numbers, "N,N,..."), "N,N,..."
+    if isinstance(default, int):
+        return _checked(int, "INT"), "INT"
+
+    def parse(text):
+        return _parse_none(text) if text.lower() == "none" else float(text)
+
+    return _checked(parse, "FLOAT|none"), "FLOAT|none"
+
+
+def _add_network_options(parser):
+    """One ``--module-<name>`` per parameter of the built-in networks."""
+    group = parser.add_argument_group(
+        "network parameters (module__<name>)",
+        "Parameters of the network --module names (StackedAutoencoder by "
+        "default); see help(skdec.networks).",
+    )
+    seen = {}
+    for cls in _NETWORKS.values():
+        helps = _parameter_help(cls)
+        for name, param in inspect.signature(cls).parameters.items():
+            if name in ("n_features", "generator"):
+                continue
+            seen.setdefault(name, []).append((cls, param, helps.get(name, "")))
+    for name, owners in seen.items():
+        parse, metavar = _network_option_type(owners[0][1])
+        notes = []
+        for cls, param, _ in owners:
+            default = param.default
+            if default is param.empty:
+                notes.append(f"{cls.__name__}: required")
+            else:
+                shown = (
+                    ",".join(map(str, default))
+                    if isinstance(default, tuple)
+                    else default
+                )
+                notes.append(f"{cls.__name__}: {'none' if shown is None else shown}")
+        group.add_argument(
+            "--module-" + name.replace("_", "-"),
+            dest=f"param_module__{name}",
+            type=parse,
+            metavar=metavar,
+            default=argparse.SUPPRESS,
+            help=(owners[0][2] + f" [{'; '.join(notes)}]").replace("%", "%%"),
+        )
 
 
 def _add_estimator_options(parser, cls, *, required=("n_clusters",)):
@@ -217,10 +299,14 @@ def _add_estimator_options(parser, cls, *, required=("n_clusters",)):
             shown = ",".join(map(str, default))
         else:
             shown = "none" if default is None else default
+        if name == "module":
+            shown = "StackedAutoencoder"
         help_text = helps.get(name, "")
-        if name == "verbose":
-            help_text += " Default: 1 (progress bars) when stderr is a terminal."
-        elif name in _CLI_DEFAULTS:
+        if name == "module":
+            help_text = (
+                "The network: a built-in one, its parameters given as --module-<name>."
+            )
+        if name in _CLI_DEFAULTS:
             help_text += _CLI_DEFAULT_HELP[name]
         elif name not in required:
             help_text += f" [{shown}]"
@@ -243,9 +329,9 @@ def _estimator_params(args):
     }
 
 
-def _progress_verbosity(args):
-    """1 (progress bars) when stderr is a terminal and --quiet is not given."""
-    return int(not args.quiet and sys.stderr.isatty())
+def _progress(args):
+    """Progress bars when stderr is a terminal and --quiet is not given."""
+    return not args.quiet and sys.stderr.isatty()
 
 
 def _say(args, message):
@@ -257,7 +343,7 @@ def _say(args, message):
 # Subcommands
 
 
-def run_demo(*, quick=False, fast=False, verbose=0, file=None):
+def run_demo(*, quick=False, fast=False, progress=False, file=None):
     """Compare DEC with k-means on scikit-learn's digits and print a table.
 
     This is the README's quick start (``python -m skdec demo --quick``): both
@@ -274,8 +360,8 @@ def run_demo(*, quick=False, fast=False, verbose=0, file=None):
         Use a tiny network and few iterations (for tests); the scores are then
         meaningless. Overrides ``quick``.
 
-    verbose : int, default=0
-        Passed to :class:`~skdec.DECClusterer` (1 shows progress bars).
+    progress : bool, default=False
+        Show progress bars (:class:`~skdec.callbacks.ProgressBar`).
 
     file : file-like, default=None
         Where to print the table; None prints to ``sys.stdout``.
@@ -302,15 +388,16 @@ def run_demo(*, quick=False, fast=False, verbose=0, file=None):
         f"features, {len(np.unique(y))} classes, scaled to [0, 1].\n",
         file=file,
     )
-    dec_params = dict(n_clusters=10, random_state=0, verbose=verbose)
+    dec_params = dict(n_clusters=10, random_state=0)
     dec_params.update(
         _FAST_DEMO if fast else QUICK_DEMO_PARAMS if quick else DEMO_PARAMS
     )
-    settings = ", ".join(f"{k}={v!r}" for k, v in dec_params.items() if k != "verbose")
+    settings = ", ".join(f"{k}={v!r}" for k, v in dec_params.items())
     print(f"DEC: DECClusterer({settings}), other parameters at defaults.\n", file=file)
+    callbacks = [ProgressBar()] if progress else None
     methods = {
         "KMeans (n_init=20)": KMeans(n_clusters=10, n_init=20, random_state=0),
-        "DEC": DECClusterer(**dec_params),
+        "DEC": DECClusterer(**dec_params, callbacks=callbacks),
     }
     results = []
     for name, model in methods.items():
@@ -343,7 +430,7 @@ def _demo(args):
     if not args.quiet:
         duration = "seconds" if args.quick or args.fast else "minutes"
         print(f"Fitting k-means, then DEC ({duration} on a CPU).", file=sys.stderr)
-    run_demo(quick=args.quick, fast=args.fast, verbose=_progress_verbosity(args))
+    run_demo(quick=args.quick, fast=args.fast, progress=_progress(args))
     return 0
 
 
@@ -352,7 +439,9 @@ def _fit(args):
     check_writable(args.model)
     if args.output is not None:
         check_writable(args.output)
-    params = {"verbose": _progress_verbosity(args), **_estimator_params(args)}
+    params = _estimator_params(args)
+    if _progress(args):
+        params["callbacks"] = [ProgressBar()]
     estimator = DECClusterer(**params)
     start = time.perf_counter()
     labels = estimator.fit_predict(X)
@@ -433,7 +522,11 @@ def _data_arguments(parser):
 
 def _quiet_argument(parser):
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bars or messages."
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars or messages (progress bars are shown when "
+        "stderr is a terminal).",
     )
 
 
@@ -488,6 +581,7 @@ def build_parser():
     )
     _quiet_argument(fit)
     _add_estimator_options(fit, DECClusterer)
+    _add_network_options(fit)
     fit.set_defaults(handler=_fit)
 
     predict = commands.add_parser(

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._nn import _linear
+from ._nn import _linear, check_image_shape, check_width, check_widths
 
 
 def _uniform_init(layer, fan_in, generator):
@@ -30,11 +30,7 @@ def _conv(c_in, c_out, kernel, generator):
     layer = nn.utils.skip_init(
         nn.Conv2d, c_in, c_out, kernel, stride=2, padding=kernel // 2
     )
-    return (
-        layer
-        if generator is None
-        else _uniform_init(layer, c_in * kernel**2, generator)
-    )
+    return _uniform_init(layer, c_in * kernel**2, generator)
 
 
 def _deconv(c_in, c_out, kernel, output_padding, generator):
@@ -48,11 +44,7 @@ def _deconv(c_in, c_out, kernel, output_padding, generator):
         padding=kernel // 2,
         output_padding=output_padding,
     )
-    return (
-        layer
-        if generator is None
-        else _uniform_init(layer, c_in * kernel**2, generator)
-    )
+    return _uniform_init(layer, c_in * kernel**2, generator)
 
 
 def _halved(size, kernel):
@@ -67,29 +59,77 @@ def _output_padding(size_in, size_out, kernel):
 
 
 class ConvAutoencoder(nn.Module):
-    """DCEC's autoencoder: stride-2 convolutions, then a linear embedding.
+    """DCEC's convolutional autoencoder: stride-2 convolutions, then a linear
+    embedding (Guo et al., 2017).
 
-    Each width in ``channels`` adds a convolution of stride 2 (5x5 kernels,
-    3x3 for the last, as in DCEC) with ReLU, which halves the map; the maps
-    are flattened and a linear layer gives the embedding (no activation).
-    The decoder mirrors it with a linear layer and transposed convolutions
-    (ReLU everywhere except the reconstruction). ``decoder_layers[i]``
-    inverts ``encoder_layers[i]``, as in ``StackedAutoencoder``.
+    For :class:`~skdec.DECClusterer` and :class:`~skdec.IDECClusterer` as
+    ``module=ConvAutoencoder``, its parameters theirs as
+    ``module__image_shape``, ``module__conv_channels`` and
+    ``module__latent_dim``. Each width in ``conv_channels`` adds a
+    convolution of stride 2 (5x5 kernels, 3x3 for the last, as in DCEC)
+    with ReLU, which halves the map; the maps are flattened and a linear
+    layer gives the embedding (no activation). The decoder mirrors it with
+    a linear layer and transposed convolutions (ReLU everywhere except the
+    reconstruction). ``decoder_layers[i]`` inverts ``encoder_layers[i]``, as
+    in :class:`StackedAutoencoder`. It is pretrained end to end.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input: the number of values of one image.
+
+    image_shape : tuple of int
+        ``(H, W)`` or ``(C, H, W)``: the rows of ``X`` are images flattened
+        row-major in that order.
+
+    conv_channels : tuple of int, default=(32, 64, 128)
+        Output channels of the convolutions, one stride-2 convolution each
+        (DCEC's widths).
+
+    latent_dim : int, default=10
+        Dimension of the embedding in which the clusters are formed.
+
+    generator : torch.Generator or None, default=None
+        Draws the initial weights; None draws them from torch's global
+        generator. The estimators pass one seeded by their ``random_state``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdec.networks import ConvAutoencoder
+    >>> net = ConvAutoencoder(64, image_shape=(8, 8), conv_channels=(8, 16))
+    >>> net.encode(torch.zeros(5, 64)).shape
+    torch.Size([5, 10])
+    >>> net(torch.zeros(5, 64)).shape
+    torch.Size([5, 64])
     """
 
-    def __init__(self, image_shape, channels, latent_dim, *, generator=None):
+    def __init__(
+        self,
+        n_features,
+        image_shape,
+        conv_channels=(32, 64, 128),
+        latent_dim=10,
+        *,
+        generator=None,
+    ):
         super().__init__()
-        shape = tuple(int(s) for s in image_shape)
+        shape = check_image_shape(image_shape, check_width(n_features, "n_features"))
         self.image_shape = shape
-        self.channels = tuple(int(c) for c in channels)
-        self.latent_dim = int(latent_dim)
+        self.conv_channels = check_widths(conv_channels, "conv_channels")
+        if not self.conv_channels:
+            raise ValueError(
+                "conv_channels must hold at least one width; StackedAutoencoder "
+                "(module=None) is the fully connected autoencoder."
+            )
+        self.latent_dim = check_width(latent_dim, "latent_dim")
         n_channels, height, width = (1, *shape) if len(shape) == 2 else shape
         self._chw = (n_channels, height, width)
-        kernels = [5] * (len(self.channels) - 1) + [3]
+        kernels = [5] * (len(self.conv_channels) - 1) + [3]
         sizes = [(height, width)]
         encoder, decoder = [], []
         c_in = n_channels
-        for c_out, kernel in zip(self.channels, kernels, strict=True):
+        for c_out, kernel in zip(self.conv_channels, kernels, strict=True):
             h, w = sizes[-1]
             sizes.append((_halved(h, kernel), _halved(w, kernel)))
             padding = (

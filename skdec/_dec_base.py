@@ -9,37 +9,35 @@ wires them together and keeps numpy results, so no torch type crosses the
 public API.
 """
 
-import copy
 import time
 import warnings
+from dataclasses import dataclass
+from functools import partial
+from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ._base import (
-    _BaseDeepClusterer,
-    _check_image_shape,
-    _check_widths,
-    _seed,
-    check_finite_weights,
-)
+from ._base import _BaseDeepClusterer, _seed, check_finite_weights
 from ._batching import map_batches
 from ._memory import PretrainMemory
 from ._networks import (
     augmentation,
-    build_autoencoder,
     build_dec_module,
-    build_user_module,
-    check_user_module,
+    check_autoencoder,
     dec_module_config,
+    dec_network,
+    declared_latent_dim,
+    module_params,
 )
-from ._nn import DECModule
+from ._nn import DECModule, check_image_shape
 from ._select_k import (
     N_RESTARTS,
-    check_n_clusters_range,
+    Choice,
     choose_n_clusters,
+    resolve_candidates,
     search_by_clustering,
 )
 from ._silhouette import capped_silhouette
@@ -61,7 +59,109 @@ from ._train import (
 )
 
 # ---------------------------------------------------------------------------
+# The clustering stage, as plain functions (the search over k runs it too)
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """What DEC's clustering stage needs besides the network, data and start.
+
+    ``gamma`` is IDEC's weight of the KL term (None trains DEC's KL alone);
+    ``augment`` DEC-DA's ``augment(x, generator)`` or None; ``name`` the
+    estimator's, for the warning.
+    """
+
+    name: str
+    alpha: float
+    max_iter: int
+    update_interval: int
+    tol: float
+    batch_size: int
+    learning_rate: float
+    gamma: float | None
+    augment: object
+    device: torch.device
+    comm: object
+
+
+def clustering_stage(autoencoder, start, X, *, settings, generator, hooks):
+    """DEC's clustering stage from ``start``: a ``ClusteringOutcome``.
+
+    With the start's partition (``start.posterior``), the first
+    ``START_TARGET_REFRESHES * update_interval`` steps learn it before DEC's
+    own target takes over.
+    """
+    s = settings
+    module = DECModule(autoencoder, start.centers, s.alpha).to(s.device)
+    start_target = start.posterior
+    if start_target is not None:
+        start_target = torch.as_tensor(start_target, device=s.device)
+    outcome = train_clustering(
+        module,
+        X,
+        max_iter=s.max_iter,
+        update_interval=s.update_interval,
+        tol=s.tol,
+        batch_size=s.batch_size,
+        learning_rate=s.learning_rate,
+        generator=generator,
+        device=s.device,
+        comm=s.comm,
+        hooks=hooks,
+        gamma=s.gamma,
+        augment=s.augment,
+        start_target=start_target,
+        start_steps=START_TARGET_REFRESHES * s.update_interval,
+    )
+    check_finite_weights(module, "clustering")
+    if s.comm.is_main and not outcome.converged and s.max_iter > 0:
+        warnings.warn(
+            f"{s.name} stopped after max_iter={s.max_iter} steps before fewer "
+            f"than tol={s.tol} of the labels changed between refreshes; "
+            "increase max_iter or tol.",
+            ConvergenceWarning,
+        )
+    return outcome
+
+
+def candidate_stage(autoencoder, centers, batch_seed, hooks, *, X, settings):
+    """One candidate's clustering stage in the search over ``k``."""
+    generator = torch.Generator(device=settings.device).manual_seed(batch_seed)
+    with warnings.catch_warnings():
+        # A candidate that does not converge is no reason to warn.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clustering_stage(
+            autoencoder,
+            Start(centers),
+            X,
+            settings=settings,
+            generator=generator,
+            hooks=hooks,
+        )
+
+
+def embedding_silhouette(module, *, X, device):
+    """:meth:`score` of a trained DEC module on the training tensor ``X``."""
+    out = map_batches(lambda x: torch.cat(module(x), dim=1), X, device=device)
+    out = out.cpu().numpy()
+    latent_dim = module.centroids.shape[1]
+    labels = out[:, latent_dim:].argmax(axis=1)
+    return capped_silhouette(out[:, :latent_dim], labels)
+
+
+# ---------------------------------------------------------------------------
 # Shared base
+
+# What pretraining and the clustering stage use alone, so what a fit without
+# them leaves unused (the module__ and gamma names only where they are set).
+_PRETRAINING = (
+    "pretrain_batch_size",
+    "pretrain_optimizer",
+    "pretrain_learning_rate",
+    "memory",
+    "module__layerwise_dropout",
+)
+_CLUSTERING_STAGE = ("update_interval", "tol", "batch_size", "learning_rate", "gamma")
 
 
 class _BaseDEC(_BaseDeepClusterer):
@@ -75,77 +175,136 @@ class _BaseDEC(_BaseDeepClusterer):
     # -- fitting ------------------------------------------------------------
 
     def _check_fit_data(self, X, n_samples):
-        if self.module is not None:
-            check_user_module(
-                self.module,
-                needs_decoder=self._trains_reconstruction(),
-                pretrain=self.pretrain,
+        """Data-dependent checks before any work; the fit's candidate k."""
+        if n_samples < 2:
+            raise ValueError(f"n_samples={n_samples} should be >= 2.")
+        candidates = resolve_candidates(self.n_clusters, n_samples)
+        searching = self._searches()
+        check_autoencoder(
+            self.module,
+            module_params(self),
+            needs_decoder=self._trains_reconstruction(),
+        )
+        if not isinstance(self.init, str):
+            if searching:
+                raise ValueError(
+                    "init given as centroids needs an int n_clusters; the "
+                    "search over n_clusters starts from k-means."
+                )
+            latent_dim = declared_latent_dim(self.module, module_params(self))
+            if latent_dim is not None:
+                check_init_array(self.init, self.n_clusters, latent_dim)
+        if self.augment is not None:
+            check_image_shape(self.augment, X.shape[1], name="augment")
+        self._check_settings_used(searching)
+        return candidates
+
+    def _check_settings_used(self, searching):
+        """Refuse (or, where a grid search may set it on purpose, warn about)
+        a parameter that this combination of settings would ignore."""
+        changed = self._changed_params()
+        if not searching and "n_clusters_search" in changed:
+            raise ValueError(
+                f"n_clusters_search={self.n_clusters_search!r} chooses among "
+                "candidates, but n_clusters is the int "
+                f"{self.n_clusters}: pass n_clusters='auto' or the candidates "
+                "(e.g. range(2, 11)) to search, or drop n_clusters_search."
             )
-        elif not isinstance(self.init, str):
-            check_init_array(self.init, self.n_clusters, self.latent_dim)
-        if self.n_clusters == "auto":
-            check_n_clusters_range(self.n_clusters_range, n_samples)
-        elif isinstance(self.n_clusters, bool):
-            raise TypeError(f"n_clusters must be an int, got {self.n_clusters!r}.")
-        super()._check_fit_data(X, n_samples)
-        if self.augment and self.image_shape is None:
-            raise ValueError("augment=True transforms images: give their image_shape.")
-        if self.image_shape is not None and self.conv_channels is not None:
-            if not _check_widths(self.conv_channels, "conv_channels"):
-                raise ValueError(
-                    "conv_channels must hold at least one width; None keeps "
-                    "the fully connected autoencoder of hidden_dims."
-                )
-            if self.pretrain == "layerwise":
-                raise ValueError(
-                    "pretrain='layerwise' trains fully connected pairs; the "
-                    "convolutional autoencoder (image_shape with conv_channels) "
-                    "pretrains 'end_to_end'."
-                )
+        if searching and isinstance(self.init, str) and self.init != "kmeans":
+            raise ValueError(
+                f"init={self.init!r} places the start for an int n_clusters; "
+                "the search over n_clusters starts from k-means. Pass "
+                "init='kmeans', or choose k first and fit with it."
+            )
+        # (parameters a setting leaves unused, the setting): warned about
+        # where set away from their defaults.
+        unused = []
+        if self.pretrain_epochs == 0:
+            unused.append((_PRETRAINING, "pretrain_epochs=0 skips pretraining"))
+        elif self.memory is not None and self.random_state is None:
+            why = (
+                "random_state=None draws a new result every fit, which memory "
+                "never keeps; pass an int random_state"
+            )
+            unused.append((["memory"], why))
+        if self.max_iter == 0:
+            why = "max_iter=0 stops after the start (autoencoder + k-means)"
+            unused.append((_CLUSTERING_STAGE, why))
+        if not searching and not (
+            isinstance(self.init, str) and self.init != "manifold"
+        ):
+            what = "'manifold'" if isinstance(self.init, str) else "centroids"
+            unused.append((["n_init"], f"init={what} runs no k-means restarts"))
+        self._warn_unused(
+            [
+                ([name for name in names if name in changed], why)
+                for names, why in unused
+            ]
+        )
+
+    def _searches(self):
+        """Whether ``n_clusters`` asks for a search ("auto" or candidates)."""
+        return not isinstance(self.n_clusters, Integral)
 
     def _trains_reconstruction(self):
         """Whether fit calls the network's ``decode``: pretraining or IDEC."""
-        pretrains = self.pretrain is not None and self.pretrain_epochs != 0
-        return pretrains or self._reconstruction_gamma() is not None
-
-    def _module_params(self):
-        """The ``module__`` parameters, without their prefix."""
-        return {
-            name.removeprefix("module__"): value
-            for name, value in vars(self).items()
-            if name.startswith("module__")
-        }
-
-    def _network(self, n_features, setup):
-        """The autoencoder this fit trains: the user's ``module`` or built-in."""
-        if self.module is not None:
-            seed = setup.init_generator.initial_seed()
-            return build_user_module(
-                self.module, n_features, self._module_params(), seed
-            )
-        return build_autoencoder(
-            n_features,
-            hidden_dims=_check_widths(self.hidden_dims, "hidden_dims"),
-            latent_dim=self.latent_dim,
-            image_shape=_check_image_shape(self.image_shape, n_features),
-            conv_channels=self.conv_channels,
-            generator=setup.init_generator,
-        )
+        return self.pretrain_epochs != 0 or self._reconstruction_gamma() is not None
 
     def _augmentation(self):
         """DEC-DA's random shifts and rotations, or None without ``augment``."""
-        return augmentation(self.image_shape) if self.augment else None
+        return None if self.augment is None else augmentation(self.augment)
 
-    def _fit(self, X, setup):
-        """Guts of fit on the training tensor ``X``; parameters are valid."""
+    def _network(self, n_features, setup):
+        """The autoencoder this fit trains, checked against ``augment``."""
+        network = dec_network(
+            self.module, n_features, module_params(self), setup.init_generator
+        )
+        layerwise = getattr(network, "layerwise_dropout", None) is not None
+        if self.augment is not None and layerwise and self.pretrain_epochs != 0:
+            raise ValueError(
+                "augment trains on transformed images, but layer-wise "
+                "pretraining (module__layerwise_dropout) trains its pairs on "
+                "the clean rows: drop one of them."
+            )
+        shape = getattr(network, "image_shape", None)
+        if (
+            self.augment is not None
+            and shape is not None
+            and tuple(shape) != check_image_shape(self.augment, n_features)
+        ):
+            raise ValueError(
+                f"augment={tuple(self.augment)} and the network's image_shape="
+                f"{tuple(shape)} describe the rows differently; give both the "
+                "same shape."
+            )
+        return network
+
+    def _stage_settings(self, setup):
+        return StageSettings(
+            name=type(self).__name__,
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            update_interval=self.update_interval,
+            tol=self.tol,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            gamma=self._reconstruction_gamma(),
+            augment=self._augmentation(),
+            device=setup.device,
+            comm=setup.comm,
+        )
+
+    def _fit(self, X, network, setup):
+        """Guts of fit: train ``network`` on the training tensor ``X``."""
         comm, hooks = setup.comm, setup.hooks
-        searching = self.n_clusters == "auto" and self.n_clusters_search != "kmeans"
-        if comm.world_size > 1 and searching:
+        candidates = setup.candidates
+        method = self.n_clusters_search if self._searches() else None
+        if comm.world_size > 1 and method == "clustering":
             raise ValueError(
                 "n_clusters_search='clustering' does not run data-parallel; "
-                "use n_clusters_search='kmeans' or distributed=False."
+                "use another n_clusters_search or distributed=False."
             )
-        autoencoder = self._network(X.shape[1], setup).to(setup.device)
+        autoencoder = network.to(setup.device)
         # One model: every rank starts from rank 0's weights.
         comm.broadcast_module(autoencoder)
         self._pretrain(autoencoder, X, setup)
@@ -159,49 +318,62 @@ class _BaseDEC(_BaseDeepClusterer):
             comm=comm,
             embedding_scale=self.embedding_scale,
         )
-        if searching:
-            candidates = check_n_clusters_range(self.n_clusters_range, len(X))
-            outcome, scores = self._search(autoencoder, embedding, candidates, X, setup)
-            # One "restart": every candidate's stage, and a vote for the best.
-            scores = np.asarray(scores, dtype=float)[None]
-            votes = (np.arange(len(candidates)) == scores[0].argmax()).astype(int)
+        settings = self._stage_settings(setup)
+        if method == "clustering":
+            outcome, choice = search_by_clustering(
+                embedding,
+                candidates,
+                autoencoder,
+                run_stage=partial(candidate_stage, X=X, settings=settings),
+                score=partial(embedding_silhouette, X=X, device=setup.device),
+                n_init=self.n_init,
+                rng=setup.rng,
+                hooks=hooks,
+            )
         else:
-            candidates, scores, votes, start = self._start(embedding, setup)
+            choice, start = self._start(embedding, candidates, method, setup)
             hooks.record(
                 init_record(embedding, start.centers, started, comm),
                 embedding=embedding,
                 centers=start.centers,
                 posterior=start.posterior,
             )
-            outcome = self._cluster(autoencoder, start, X, setup)
+            outcome = clustering_stage(
+                autoencoder,
+                start,
+                X,
+                settings=settings,
+                generator=setup.generator,
+                hooks=hooks,
+            )
 
         module = outcome.module
         self.module_ = module
         self.history_ = hooks.history
         self.n_iter_ = outcome.n_iter
         self.n_clusters_ = int(len(module.centroids))
-        self.n_clusters_candidates_ = np.asarray(candidates)
-        self.n_clusters_restart_scores_ = np.asarray(scores, dtype=float)
+        self.n_clusters_candidates_ = np.asarray(choice.candidates)
+        self.n_clusters_restart_scores_ = np.asarray(choice.scores, dtype=float)
         self.n_clusters_scores_ = self.n_clusters_restart_scores_.mean(axis=0)
-        self.n_clusters_votes_ = np.asarray(votes, dtype=int)
+        self.n_clusters_votes_ = np.asarray(choice.votes, dtype=int)
+        self.n_clusters_rule_ = choice.rule
         self.cluster_centers_ = module.centroids.detach().cpu().numpy().copy()
         return self
 
-    def _start(self, embedding, setup):
-        """Start of the clustering stage: ``(candidates, scores, votes, Start)``.
+    def _start(self, embedding, candidates, method, setup):
+        """Start of the clustering stage: ``(Choice, Start)``.
 
-        With an int ``n_clusters``, the start ``init`` names (one candidate,
-        a NaN score and its vote); with "auto" (``n_clusters_search=
-        "kmeans"``), the k-means centroids of the candidate the restarts of
-        ``n_clusters_criterion`` voted for, with every restart's scores.
+        With an int ``n_clusters`` (``method`` None), the start ``init``
+        names; otherwise the k-means centroids of the candidate that the
+        restarts of ``method`` voted for.
         """
         comm = setup.comm
-        if self.module is not None and not isinstance(self.init, str):
-            # The user's network decides the embedding's width.
+        if not isinstance(self.init, str):
+            # The network decides the embedding's width.
             check_init_array(self.init, self.n_clusters, embedding.shape[1])
         seed = _seed(setup.rng)
         sample = kmeans_sample(embedding, seed, comm)
-        if self.n_clusters != "auto":
+        if method is None:
             start = on_main(
                 comm,
                 place_start,
@@ -215,100 +387,18 @@ class _BaseDEC(_BaseDeepClusterer):
                 # The partition covers the sampled rows only: start from the
                 # centroids alone.
                 start = Start(start.centers)
-            return [self.n_clusters], [[np.nan]], [1], start
-        n_samples = int(comm.sum(len(embedding)))
-        candidates = check_n_clusters_range(self.n_clusters_range, n_samples)
+            return Choice.given(self.n_clusters), start
         choice = on_main(
             comm,
             choose_n_clusters,
             sample,
             candidates,
-            criterion=self.n_clusters_criterion,
+            criterion=method,
             n_init=self.n_init,
             n_restarts=N_RESTARTS,
             rng=check_random_state(seed),
         )
-        return candidates, choice.scores, choice.votes, Start(choice.centers)
-
-    def _cluster(self, autoencoder, start, X, setup, *, generator=None, hooks=None):
-        """DEC's clustering stage from ``start``: a ``ClusteringOutcome``.
-
-        With the start's partition (``start.posterior``), the first
-        ``START_TARGET_REFRESHES * update_interval`` steps learn it before
-        DEC's own target takes over. ``generator`` and ``hooks`` default to
-        the fit's.
-        """
-        module = DECModule(autoencoder, start.centers, self.alpha).to(setup.device)
-        start_target = start.posterior
-        if start_target is not None:
-            start_target = torch.as_tensor(start_target, device=setup.device)
-        outcome = train_clustering(
-            module,
-            X,
-            max_iter=self.max_iter,
-            update_interval=self.update_interval,
-            tol=self.tol,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            generator=setup.generator if generator is None else generator,
-            device=setup.device,
-            comm=setup.comm,
-            hooks=setup.hooks if hooks is None else hooks,
-            gamma=self._reconstruction_gamma(),
-            progress=setup.progress,
-            augment=self._augmentation(),
-            start_target=start_target,
-            start_steps=START_TARGET_REFRESHES * self.update_interval,
-        )
-        check_finite_weights(module, "clustering")
-        if setup.comm.is_main and not outcome.converged and self.max_iter > 0:
-            warnings.warn(
-                f"{type(self).__name__} stopped after max_iter={self.max_iter} "
-                f"steps before fewer than tol={self.tol} of the labels changed "
-                "between refreshes; increase max_iter or tol.",
-                ConvergenceWarning,
-            )
-        return outcome
-
-    def _search(self, autoencoder, embedding, candidates, X, setup):
-        """``n_clusters_search="clustering"``: ``(outcome, scores)`` of the best.
-
-        Every candidate runs a clustering stage from a copy of the pretrained
-        autoencoder; :func:`skdec._select_k.search_by_clustering` scores them
-        by :meth:`score`'s silhouette on the training data.
-        """
-        device = setup.device
-
-        def run_stage(centers, batch_seed, hooks):
-            generator = torch.Generator(device=device).manual_seed(batch_seed)
-            with warnings.catch_warnings():
-                # A candidate that does not converge is no reason to warn.
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                return self._cluster(
-                    copy.deepcopy(autoencoder),
-                    Start(centers),
-                    X,
-                    setup,
-                    generator=generator,
-                    hooks=hooks,
-                )
-
-        def silhouette(module):
-            out = map_batches(lambda x: torch.cat(module(x), dim=1), X, device=device)
-            out = out.cpu().numpy()
-            latent_dim = module.centroids.shape[1]
-            labels = out[:, latent_dim:].argmax(axis=1)
-            return capped_silhouette(out[:, :latent_dim], labels)
-
-        return search_by_clustering(
-            embedding,
-            candidates,
-            run_stage=run_stage,
-            score=silhouette,
-            n_init=self.n_init,
-            rng=setup.rng,
-            hooks=setup.hooks,
-        )
+        return choice, Start(choice.centers)
 
     def _reconstruction_gamma(self):
         """Weight of KL against reconstruction; None trains DEC's KL alone."""
@@ -316,7 +406,7 @@ class _BaseDEC(_BaseDeepClusterer):
 
     def _pretrain(self, autoencoder, X, setup):
         """Pretrain ``autoencoder``, or load it from ``memory``."""
-        if self.pretrain is None or self.pretrain_epochs == 0:
+        if self.pretrain_epochs == 0:
             return
         memory = PretrainMemory.open(self, autoencoder, X, setup)
         if memory is not None and memory.restore(autoencoder, setup):
@@ -334,15 +424,13 @@ class _BaseDEC(_BaseDeepClusterer):
         pretrain(
             autoencoder,
             X,
-            method=self.pretrain,
+            layerwise_dropout=getattr(autoencoder, "layerwise_dropout", None),
             epochs=epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,
             optimizer=optimizer,
-            dropout=self.dropout,
             generator=setup.generator,
             device=setup.device,
-            progress=setup.progress,
             comm=setup.comm,
             hooks=setup.hooks,
             augment=self._augmentation(),
@@ -390,74 +478,19 @@ class _BaseDEC(_BaseDeepClusterer):
         "n_clusters_restart_scores_",
         "n_clusters_votes_",
     )
-    # Saved since the restarts' vote; older files load without them.
-    _added_arrays = ("n_clusters_restart_scores_", "n_clusters_votes_")
-    _saved_values = (*_BaseDeepClusterer._saved_values, "n_clusters_")
+    _saved_values = (
+        *_BaseDeepClusterer._saved_values,
+        "n_clusters_",
+        "n_clusters_rule_",
+    )
 
     def _module_config(self):
-        user_params = None
-        if self.module is not None:
-            user_params = {
-                "n_features": int(self.n_features_in_),
-                "params": self._module_params(),
-            }
-        return dec_module_config(self.module_, user_params)
+        user = {"n_features": int(self.n_features_in_), "params": module_params(self)}
+        return dec_module_config(self.module_, user)
 
     @classmethod
     def _build_module(cls, config, module=None):
         return build_dec_module(config, module)
-
-    # -- the module__ parameters (skorch's convention) -------------------------
-
-    def _set_module_params(self, kwargs):
-        """Keep the ``module__`` keyword arguments of ``__init__`` as parameters."""
-        for name, value in kwargs.items():
-            if not name.startswith("module__"):
-                raise TypeError(
-                    f"{type(self).__name__}() got an unexpected keyword "
-                    f"argument {name!r}; only module__<name> parameters are "
-                    "passed on, to the user's module."
-                )
-            setattr(self, name, value)
-
-    def get_params(self, deep=True):
-        """Parameters of this estimator, the ``module__`` ones included.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Ignored for the ``module__`` parameters; as in scikit-learn
-            otherwise.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        params = super().get_params(deep=deep)
-        params.update(
-            (name, value)
-            for name, value in vars(self).items()
-            if name.startswith("module__")
-        )
-        return params
-
-    def set_params(self, **params):
-        """Set parameters, ``module__<name>`` ones (for the user's module) included.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : estimator
-            The estimator.
-        """
-        for name in [name for name in params if name.startswith("module__")]:
-            setattr(self, name, params.pop(name))
-        return super().set_params(**params)
 
     # -- scikit-learn plumbing ------------------------------------------------
 

@@ -23,9 +23,9 @@ class IDECClusterer(_BaseDEC):
 
     Parameters
     ----------
-    n_clusters : int or "auto", default=8
-        Number of clusters; "auto" chooses it from ``n_clusters_range`` as
-        :class:`DECClusterer` does.
+    n_clusters : int, "auto" or array-like of int, default=8
+        Number of clusters, or the candidates to choose it from, as in
+        :class:`DECClusterer`.
 
     gamma : float, default=0.1
         Weight of the clustering loss ``KL(P || Q)`` against the
@@ -33,17 +33,14 @@ class IDECClusterer(_BaseDEC):
         autoencoder alone and keeps the k-means centroids.
 
     learning_rate : float, default=0.1
-        Learning rate of the clustering stage (SGD with momentum 0.9), ten
-        times DEC's, since the KL term is weighted by ``gamma=0.1``
-        (IDEC-keras uses SGD at 0.1; see the
-        :ref:`design notes <design-idec-rate>`).
+        Learning rate of the clustering stage (SGD with momentum 0.9): ten
+        times DEC's, as the KL term is weighted by ``gamma=0.1``
+        (:ref:`design-idec-rate`).
 
-    n_clusters_range, n_clusters_criterion, n_clusters_search, hidden_dims, \
-image_shape, conv_channels, augment, latent_dim, alpha, pretrain, \
-pretrain_epochs, dropout, max_iter, update_interval, tol, batch_size, \
-pretrain_batch_size, pretrain_optimizer, pretrain_learning_rate, \
-embedding_scale, init, n_init, distributed, device, random_state, verbose, \
-memory, module, callbacks
+    n_clusters_search, module, augment, alpha, pretrain_epochs, \
+pretrain_batch_size, pretrain_optimizer, pretrain_learning_rate, max_iter, \
+update_interval, tol, batch_size, embedding_scale, init, n_init, \
+distributed, device, random_state, memory, callbacks, **module__params
         As in :class:`DECClusterer`, with the same defaults. A ``memory``
         entry is shared with DEC, whose pretraining is the same.
 
@@ -56,7 +53,10 @@ memory, module, callbacks
         Centroids in the embedding space.
 
     n_clusters_ : int
-        Number of clusters used (chosen when ``n_clusters="auto"``).
+        Number of clusters used: ``n_clusters``, or the one chosen.
+
+    n_clusters_rule_ : str
+        The rule that decided ``n_clusters_``, as in :class:`DECClusterer`.
 
     n_clusters_candidates_, n_clusters_scores_ : ndarray of shape (n_candidates,)
         Numbers of clusters tried and their selection criterion, as in
@@ -97,8 +97,8 @@ memory, module, callbacks
     >>> from sklearn.datasets import make_blobs
     >>> from skdec import IDECClusterer
     >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
-    >>> idec = IDECClusterer(n_clusters=3, gamma=0.1, hidden_dims=(32,),
-    ...                      latent_dim=2, pretrain_optimizer="adam",
+    >>> idec = IDECClusterer(n_clusters=3, gamma=0.1, module__hidden_dims=(32,),
+    ...                      module__latent_dim=2, pretrain_optimizer="adam",
     ...                      pretrain_epochs=20, max_iter=100, random_state=0)
     >>> idec.fit_predict(X).shape
     (200,)
@@ -114,71 +114,53 @@ memory, module, callbacks
         n_clusters=8,
         *,
         gamma=0.1,
-        n_clusters_range=(2, 20),
-        n_clusters_criterion="density",
-        n_clusters_search="kmeans",
-        hidden_dims=(500, 500, 2000),
-        image_shape=None,
-        conv_channels=(32, 64, 128),
-        augment=False,
-        latent_dim=10,
+        n_clusters_search="density",
+        module=None,
+        augment=None,
         alpha=1.0,
-        pretrain="end_to_end",
         pretrain_epochs="auto",
-        dropout=0.2,
+        pretrain_batch_size="auto",
+        pretrain_optimizer="auto",
+        pretrain_learning_rate="auto",
         max_iter=2000,
         update_interval=30,
         tol=1e-3,
         batch_size=256,
-        pretrain_batch_size="auto",
         learning_rate=0.1,
-        pretrain_optimizer="auto",
-        pretrain_learning_rate="auto",
         embedding_scale=5.0,
         init="kmeans",
         n_init=20,
         distributed="auto",
         device="auto",
         random_state=None,
-        verbose=0,
         memory=None,
-        module=None,
         callbacks=None,
-        **kwargs,
+        **module__params,
     ):
         self.n_clusters = n_clusters
         self.gamma = gamma
-        self.n_clusters_range = n_clusters_range
-        self.n_clusters_criterion = n_clusters_criterion
         self.n_clusters_search = n_clusters_search
-        self.hidden_dims = hidden_dims
-        self.image_shape = image_shape
-        self.conv_channels = conv_channels
+        self.module = module
         self.augment = augment
-        self.latent_dim = latent_dim
         self.alpha = alpha
-        self.pretrain = pretrain
         self.pretrain_epochs = pretrain_epochs
-        self.dropout = dropout
+        self.pretrain_batch_size = pretrain_batch_size
+        self.pretrain_optimizer = pretrain_optimizer
+        self.pretrain_learning_rate = pretrain_learning_rate
         self.max_iter = max_iter
         self.update_interval = update_interval
         self.tol = tol
         self.batch_size = batch_size
-        self.pretrain_batch_size = pretrain_batch_size
         self.learning_rate = learning_rate
-        self.pretrain_optimizer = pretrain_optimizer
-        self.pretrain_learning_rate = pretrain_learning_rate
         self.embedding_scale = embedding_scale
         self.init = init
         self.n_init = n_init
         self.distributed = distributed
         self.device = device
         self.random_state = random_state
-        self.verbose = verbose
         self.memory = memory
-        self.module = module
         self.callbacks = callbacks
-        self._set_module_params(kwargs)
+        self._set_module_params(module__params)
 
     def _reconstruction_gamma(self):
         return float(self.gamma)

@@ -9,15 +9,18 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.utils._param_validation import Interval
 
-from ._base import (
-    _BaseDeepClusterer,
-    _check_image_shape,
-    _check_widths,
-    _module_device,
+from ._base import _BaseDeepClusterer, _module_device
+from ._iic_nn import IICModule, heads_mutual_information
+from ._networks import (
+    build_iic_backbone,
+    check_backbone,
+    iic_backbone,
+    iic_backbone_config,
+    module_params,
 )
-from ._iic_nn import IICBackbone, IICModule, heads_mutual_information
 from ._perturb import ImagePerturbation, VectorPerturbation
 from ._train import train_iic
 
@@ -41,8 +44,9 @@ class IICClusterer(_BaseDeepClusterer):
     not change *and* balanced clusters, so IIC neither needs k-means nor
     collapses into a single cluster.
 
-    The network is a backbone (a small convolutional network when
-    ``image_shape`` is given, a multilayer perceptron otherwise) shared by
+    The network is a backbone (:class:`skdec.networks.IICBackbone`: a small
+    convolutional network when ``module__image_shape`` is given, a
+    multilayer perceptron otherwise) shared by
     ``n_heads`` main heads with ``n_clusters`` outputs and ``n_heads``
     auxiliary over-clustering heads with ``overcluster_factor * n_clusters``
     outputs. Each epoch trains the over-clustering heads, then the main heads.
@@ -58,21 +62,16 @@ class IICClusterer(_BaseDeepClusterer):
     n_clusters : int, default=10
         Number of clusters (outputs of the main heads).
 
-    image_shape : tuple of int or None, default=None
-        ``(H, W)`` or ``(C, H, W)`` when the rows of ``X`` are images
-        flattened in that order: the backbone is then convolutional and the
-        default perturbation is a random affine warp plus noise. None treats
-        rows as plain feature vectors.
-
-    conv_channels : tuple of int, default=(16, 32)
-        Output channels of the convolutional blocks (3x3 convolution, batch
-        normalisation, ReLU, 2x2 max-pooling while the map is at least 2x2).
-        Used only with ``image_shape``.
-
-    hidden_dims : tuple of int, default=(128,)
-        Widths of the fully connected layers (with batch normalisation and
-        ReLU) of the backbone: on the raw features, or after the convolutional
-        blocks for images.
+    module : torch.nn.Module class or instance, default=None
+        The backbone the heads share: any ``torch.nn.Module`` whose output
+        is the features the heads read, with their width as the attribute
+        ``out_dim``. None is :class:`skdec.networks.IICBackbone`, whose
+        parameters are this estimator's as ``module__image_shape`` (the
+        rows are images of that shape: the backbone is convolutional and the
+        default perturbation warps them), ``module__conv_channels`` and
+        ``module__hidden_dims``. A class is built in every fit as
+        ``module(n_features=..., **module__params)``; an instance is copied.
+        See :ref:`user_module`.
 
     overcluster_factor : int or None, default=5
         The auxiliary heads have ``overcluster_factor * n_clusters`` outputs
@@ -98,9 +97,7 @@ class IICClusterer(_BaseDeepClusterer):
 
     learning_rate : float, default=3e-3
         Initial learning rate of Adam; it decays to 0 along a cosine over the
-        training steps, which made the heads agree more at the end. The
-        paper uses 1e-4 over thousands of epochs of large data sets; on
-        small data far fewer steps are available.
+        training steps (:ref:`design-iic-schedule`).
 
     n_repeats : int, default=3
         Perturbed copies of each sample per batch (the paper's repeats): more
@@ -112,20 +109,22 @@ class IICClusterer(_BaseDeepClusterer):
         :class:`torch.Generator` on its device, from which it must draw all
         its randomness for ``random_state`` to make fits reproducible, and
         returning a tensor of the same shape. It defines what the clusters
-        are invariant to. None uses, for images, random rotations (±15°),
-        zooms (0.9-1.1), shears (±10°) and shifts (±10% of the size) followed
-        by noise and pixel dropout (``ImagePerturbation``), and for vectors
-        Gaussian noise and feature dropout (``VectorPerturbation``), with
-        ``noise_std`` and ``feature_dropout``. An estimator with a callable
-        here cannot be saved with :meth:`save` (pickle it instead).
+        are invariant to. None uses, for images (a backbone with an
+        ``image_shape``), random rotations (±15°), zooms (0.9-1.1), shears
+        (±10°) and shifts (±10% of the size) followed by noise and pixel
+        dropout (``ImagePerturbation``), and for vectors Gaussian noise and
+        feature dropout (``VectorPerturbation``), with ``noise_std`` and
+        ``feature_dropout``. An estimator with a callable here cannot be
+        saved with :meth:`save` (pickle it instead).
 
     noise_std : float, default=0.1
         Standard deviation of the Gaussian noise of the default perturbation,
-        in the units of ``X``.
+        in the units of ``X``; a callable ``perturbation`` refuses another
+        value.
 
     feature_dropout : float, default=0.1
         Probability that the default perturbation sets a feature (pixel) of
-        the copy to zero.
+        the copy to zero; a callable ``perturbation`` refuses another value.
 
     distributed : bool or "auto", default="auto"
         IIC does not train data-parallel yet: with "auto", ``fit`` under an
@@ -142,14 +141,15 @@ class IICClusterer(_BaseDeepClusterer):
         value gives the same labels on the same machine. Torch's and numpy's
         global random states are neither used nor changed.
 
-    verbose : int, default=0
-        0 prints nothing; 1 or more shows a progress bar.
-
     callbacks : list or None, default=None
         Objects whose methods the training loops call after each record of
         ``history_`` (and when fit or a stage begins or ends), to watch
         training or end a stage early: see :class:`skdec.callbacks.Callback`.
-        None calls nothing.
+        :class:`skdec.callbacks.ProgressBar` shows a progress bar. None
+        calls nothing.
+
+    **module__params
+        Parameters of the ``module`` class, as ``module__<name>``.
 
     Attributes
     ----------
@@ -219,7 +219,7 @@ class IICClusterer(_BaseDeepClusterer):
     >>> from sklearn.datasets import make_blobs
     >>> from skdec import IICClusterer
     >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
-    >>> iic = IICClusterer(n_clusters=3, hidden_dims=(16,), n_heads=2,
+    >>> iic = IICClusterer(n_clusters=3, module__hidden_dims=(16,), n_heads=2,
     ...                    max_epochs=10, random_state=0)
     >>> labels = iic.fit_predict(X)
     >>> labels.shape
@@ -232,9 +232,8 @@ class IICClusterer(_BaseDeepClusterer):
 
     _parameter_constraints: dict = {
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "image_shape": ["array-like", None],
-        "conv_channels": ["array-like"],
-        "hidden_dims": ["array-like"],
+        # Checked in fit: a class or an instance of nn.Module.
+        "module": "no_validation",
         "overcluster_factor": [Interval(Integral, 1, None, closed="left"), None],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -251,9 +250,7 @@ class IICClusterer(_BaseDeepClusterer):
         self,
         n_clusters=10,
         *,
-        image_shape=None,
-        conv_channels=(16, 32),
-        hidden_dims=(128,),
+        module=None,
         overcluster_factor=5,
         n_heads=5,
         max_epochs=50,
@@ -266,13 +263,11 @@ class IICClusterer(_BaseDeepClusterer):
         distributed="auto",
         device="auto",
         random_state=None,
-        verbose=0,
         callbacks=None,
+        **module__params,
     ):
         self.n_clusters = n_clusters
-        self.image_shape = image_shape
-        self.conv_channels = conv_channels
-        self.hidden_dims = hidden_dims
+        self.module = module
         self.overcluster_factor = overcluster_factor
         self.n_heads = n_heads
         self.max_epochs = max_epochs
@@ -285,13 +280,54 @@ class IICClusterer(_BaseDeepClusterer):
         self.distributed = distributed
         self.device = device
         self.random_state = random_state
-        self.verbose = verbose
         self.callbacks = callbacks
+        self._set_module_params(module__params)
 
     # -- fitting ------------------------------------------------------------
 
-    def _fit(self, X, setup):
-        """Guts of fit on the training tensor ``X``; parameters are valid."""
+    def _check_fit_data(self, X, n_samples):
+        candidates = super()._check_fit_data(X, n_samples)
+        check_backbone(self.module, module_params(self))
+        changed = self._changed_params()
+        if self.perturbation is not None:
+            given = [n for n in ("noise_std", "feature_dropout") if n in changed]
+            if given:
+                raise ValueError(
+                    f"{' and '.join(given)} set the default perturbation, but "
+                    "perturbation is your callable: drop them, or build them "
+                    "into the callable."
+                )
+        if self.max_epochs == 0:
+            self._warn_unused(
+                [
+                    (
+                        [n for n in ("learning_rate", "batch_size") if n in changed],
+                        "max_epochs=0 trains nothing",
+                    )
+                ]
+            )
+        return candidates
+
+    def _network(self, n_features, setup):
+        """The backbone and its heads, freshly initialised."""
+        backbone = iic_backbone(
+            self.module, n_features, module_params(self), setup.init_generator
+        )
+        n_overclusters = (
+            None
+            if self.overcluster_factor is None
+            else self.overcluster_factor * self.n_clusters
+        )
+        return IICModule(
+            backbone,
+            self.n_clusters,
+            n_overclusters,
+            self.n_heads,
+            generator=setup.init_generator,
+        )
+
+    def _fit(self, X, network, setup):
+        """Guts of fit: train ``network`` on the training tensor ``X``."""
         if setup.comm.world_size > 1:
             # Raised on every rank alike, so none waits for the others.
             raise ValueError(
@@ -299,24 +335,9 @@ class IICClusterer(_BaseDeepClusterer):
                 "process group is initialised. Pass distributed=False to train "
                 "on this process's rows alone, or use DECClusterer."
             )
-        image_shape = _check_image_shape(self.image_shape, X.shape[1])
-        module_config = {
-            "n_features": X.shape[1],
-            "image_shape": None if image_shape is None else list(image_shape),
-            "conv_channels": list(_check_widths(self.conv_channels, "conv_channels")),
-            "hidden_dims": list(_check_widths(self.hidden_dims, "hidden_dims")),
-            "n_clusters": self.n_clusters,
-            "n_overclusters": (
-                None
-                if self.overcluster_factor is None
-                else self.overcluster_factor * self.n_clusters
-            ),
-            "n_heads": self.n_heads,
-        }
         device = setup.device
-        module = self._build_module(module_config, generator=setup.init_generator)
-        module = module.to(device)
-        perturb = self._perturbation()
+        module = network.eval().to(device)
+        perturb = self._perturbation(module.backbone)
         outcome = train_iic(
             module,
             X,
@@ -327,7 +348,6 @@ class IICClusterer(_BaseDeepClusterer):
             learning_rate=self.learning_rate,
             generator=setup.generator,
             device=device,
-            progress=setup.progress,
             hooks=setup.hooks,
         )
         # Label-free choice of the reported head: lowest loss on the data.
@@ -358,13 +378,14 @@ class IICClusterer(_BaseDeepClusterer):
         self.n_epochs_ = outcome.n_epochs
         return self
 
-    def _perturbation(self):
-        """The user's perturbation, or the default one built from the params."""
+    def _perturbation(self, backbone):
+        """The user's perturbation, or the default one for ``backbone``'s rows."""
         if self.perturbation is not None:
             return self.perturbation
-        if self.image_shape is not None:
+        image_shape = getattr(backbone, "image_shape", None)
+        if image_shape is not None:
             return ImagePerturbation(
-                tuple(self.image_shape),
+                tuple(image_shape),
                 noise_std=self.noise_std,
                 feature_dropout=self.feature_dropout,
             )
@@ -416,7 +437,7 @@ class IICClusterer(_BaseDeepClusterer):
         mi = heads_mutual_information(
             module,
             self._rows(X),
-            perturb=self._perturbation(),
+            perturb=self._perturbation(module.backbone),
             n_repeats=self.n_repeats,
             seed=_SCORE_SEED,
             device=device,
@@ -436,15 +457,10 @@ class IICClusterer(_BaseDeepClusterer):
     def _module_config(self):
         """JSON-able arguments from which ``_build_module`` rebuilds ``module_``."""
         module = self.module_
-        backbone = module.backbone
         overcluster_heads = module.overcluster_heads
+        user = {"n_features": int(self.n_features_in_), "params": module_params(self)}
         return {
-            "n_features": backbone.n_features,
-            "image_shape": (
-                None if backbone.image_shape is None else list(backbone.image_shape)
-            ),
-            "conv_channels": list(backbone.conv_channels),
-            "hidden_dims": list(backbone.hidden_dims),
+            **iic_backbone_config(module.backbone, user),
             "n_clusters": module.main_heads[0].out_features,
             "n_overclusters": (
                 overcluster_heads[0].out_features if len(overcluster_heads) else None
@@ -453,27 +469,18 @@ class IICClusterer(_BaseDeepClusterer):
         }
 
     @classmethod
-    def _build_module(cls, config, generator=None):
-        """A ``module_`` with the architecture described by ``config``.
-
-        Without ``generator`` the weights are left uninitialised, for loading
-        a state into; the module is in evaluation mode.
-        """
-        backbone = IICBackbone(
-            config["n_features"],
-            image_shape=config["image_shape"],
-            conv_channels=config["conv_channels"],
-            hidden_dims=config["hidden_dims"],
-            generator=generator,
-        )
-        module = IICModule(
-            backbone,
-            config["n_clusters"],
-            config["n_overclusters"],
-            config["n_heads"],
-            generator=generator,
-        )
-        return module.eval()
+    def _build_module(cls, config, module=None):
+        """An untrained ``module_`` with the architecture ``config`` describes,
+        in evaluation mode; a user's backbone comes from ``module``."""
+        backbone = build_iic_backbone(config, module)
+        with torch.random.fork_rng(devices=[]):
+            network = IICModule(
+                backbone,
+                config["n_clusters"],
+                config["n_overclusters"],
+                config["n_heads"],
+            )
+        return network.eval()
 
     # -- scikit-learn plumbing ------------------------------------------------
 

@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._batching import INFERENCE_BATCH_SIZE
-from ._nn import _linear
+from ._nn import _linear, check_image_shape, check_width, check_widths
 
 # Floor of the joint distribution before taking logs, as in the reference
 # implementation: an empty cell then adds ~0 instead of 0 * log 0 = NaN, and
@@ -113,13 +113,10 @@ def _conv3x3(c_in, c_out, generator):
     """A 3x3 ``Conv2d`` (padding 1) initialised from ``generator``.
 
     Same scheme as :func:`skdec._nn._linear`: torch's default
-    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from ``generator``; left
-    uninitialised without one (for modules whose state is about to be
-    loaded).
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from ``generator`` (torch's
+    global generator when None).
     """
     layer = nn.utils.skip_init(nn.Conv2d, c_in, c_out, 3, padding=1)
-    if generator is None:
-        return layer
     bound = 1.0 / math.sqrt(c_in * 9)
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)
@@ -132,30 +129,78 @@ def _conv3x3(c_in, c_out, generator):
 
 
 class IICBackbone(nn.Module):
-    """Feature extractor shared by all heads.
+    """IIC's feature extractor, shared by all its heads.
 
-    For images (``image_shape`` given), each width in ``conv_channels`` adds
-    a block 3x3 convolution, batch normalisation, ReLU and 2x2 max-pooling
-    (pooling only while the map is at least 2x2); the maps are then
-    flattened. Each width in ``hidden_dims`` then adds a fully connected
-    layer, batch normalisation and ReLU. Rows of the input are flattened
-    images or plain feature vectors.
+    The network :class:`~skdec.IICClusterer` trains by default
+    (``module=None``); its parameters are the estimator's as
+    ``module__image_shape``, ``module__conv_channels`` and
+    ``module__hidden_dims``. For images (``image_shape`` given), each width
+    in ``conv_channels`` adds a block 3x3 convolution, batch normalisation,
+    ReLU and 2x2 max-pooling (pooling only while the map is at least 2x2);
+    the maps are then flattened. Each width in ``hidden_dims`` then adds a
+    fully connected layer, batch normalisation and ReLU. ``out_dim`` is the
+    width of the features the heads read.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input rows.
+
+    image_shape : tuple of int or None, default=None
+        ``(H, W)`` or ``(C, H, W)`` when the rows are images flattened
+        row-major in that order: the backbone is then convolutional, and
+        IIC's default perturbation warps the images. None treats rows as
+        plain feature vectors.
+
+    conv_channels : tuple of int or None, default=None
+        Output channels of the convolutional blocks; needs ``image_shape``.
+        None is ``(16, 32)`` for images.
+
+    hidden_dims : tuple of int, default=(128,)
+        Widths of the fully connected layers: on the raw features, or after
+        the convolutional blocks for images.
+
+    generator : torch.Generator or None, default=None
+        Draws the initial weights; None draws them from torch's global
+        generator. The estimator passes one seeded by its ``random_state``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdec.networks import IICBackbone
+    >>> backbone = IICBackbone(64, image_shape=(8, 8))
+    >>> backbone.conv_channels, backbone.out_dim
+    ((16, 32), 128)
+    >>> backbone.eval()(torch.zeros(5, 64)).shape
+    torch.Size([5, 128])
     """
 
     def __init__(
         self,
         n_features,
-        *,
         image_shape=None,
-        conv_channels=(),
-        hidden_dims=(),
+        conv_channels=None,
+        hidden_dims=(128,),
+        *,
         generator=None,
     ):
         super().__init__()
-        self.n_features = int(n_features)
-        self.image_shape = None if image_shape is None else tuple(image_shape)
-        self.conv_channels = tuple(conv_channels) if image_shape is not None else ()
-        self.hidden_dims = tuple(hidden_dims)
+        self.n_features = check_width(n_features, "n_features")
+        if image_shape is None:
+            if conv_channels:
+                raise ValueError(
+                    f"conv_channels={conv_channels!r} are the widths of the "
+                    "convolutions over images: give their image_shape too."
+                )
+            self.image_shape, self.conv_channels = None, ()
+        else:
+            self.image_shape = check_image_shape(image_shape, self.n_features)
+            self.conv_channels = (
+                (16, 32)
+                if conv_channels is None
+                else check_widths(conv_channels, "conv_channels")
+            )
+        self.hidden_dims = check_widths(hidden_dims, "hidden_dims")
 
         layers = []
         width = self.n_features

@@ -44,11 +44,10 @@ from ._persist import _READ_ERRORS, _json_default, write_archive
 # ``random_state`` by the seeds it gives; ``module`` is keyed on its own.
 _NOT_PRETRAINING = frozenset(
     {
-        *("n_clusters", "n_clusters_range", "n_clusters_criterion"),
-        *("n_clusters_search", "alpha", "gamma", "max_iter", "update_interval"),
-        *("tol", "batch_size", "learning_rate", "embedding_scale", "init"),
-        *("n_init", "callbacks", "verbose", "memory", "device", "distributed"),
-        *("random_state", "module"),
+        *("n_clusters", "n_clusters_search", "alpha", "gamma", "max_iter"),
+        *("update_interval", "tol", "batch_size", "learning_rate"),
+        *("embedding_scale", "init", "n_init", "callbacks", "memory", "device"),
+        *("distributed", "random_state", "module"),
     }
 )
 

@@ -6,6 +6,7 @@ cheap, and the training loops in :mod:`skdec._train` drive it.
 """
 
 import math
+from numbers import Integral, Real
 
 import torch
 from torch import nn
@@ -16,23 +17,61 @@ from torch.nn import functional as F
 
 
 def _linear(n_in, n_out, generator):
-    """A ``Linear`` layer initialised from ``generator``, not the global RNG.
+    """A ``Linear`` layer initialised from ``generator``.
 
-    ``skip_init`` avoids drawing the default initialisation from torch's
-    global generator, which would both waste work and disturb the user's
-    random stream. The scheme is torch's own default (Kaiming-uniform with
-    ``a=sqrt(5)``, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and bias).
-    Without a generator the weights are left uninitialised, for modules whose
-    state is about to be loaded.
+    ``skip_init`` avoids drawing torch's default initialisation and then
+    drawing again. The scheme is torch's own default (Kaiming-uniform with
+    ``a=sqrt(5)``, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and
+    bias); a ``generator`` of None draws from torch's global generator, as
+    any ``nn.Module`` does.
     """
     layer = nn.utils.skip_init(nn.Linear, n_in, n_out)
-    if generator is None:
-        return layer
     bound = 1.0 / math.sqrt(n_in)
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)
         layer.bias.uniform_(-bound, bound, generator=generator)
     return layer
+
+
+def check_widths(widths, name):
+    """``widths`` as a tuple of positive ints, or a ``TypeError``/``ValueError``."""
+    try:
+        widths = tuple(widths)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a sequence of positive integers, got {widths!r}."
+        ) from None
+    for width in widths:
+        if not isinstance(width, Integral) or isinstance(width, bool):
+            raise TypeError(f"{name} must contain integers, got {width!r} in {widths}.")
+        if width < 1:
+            raise ValueError(
+                f"{name} must contain positive widths, got {width} in {widths}."
+            )
+    return tuple(int(width) for width in widths)
+
+
+def check_width(width, name):
+    """``width`` as a positive int, or a ``TypeError``/``ValueError``."""
+    if not isinstance(width, Integral) or isinstance(width, bool):
+        raise TypeError(f"{name} must be a positive integer, got {width!r}.")
+    if width < 1:
+        raise ValueError(f"{name} must be a positive integer, got {width}.")
+    return int(width)
+
+
+def check_image_shape(image_shape, n_features, name="image_shape"):
+    """``image_shape`` as a tuple ``(H, W)`` or ``(C, H, W)`` of ``n_features``."""
+    shape = check_widths(image_shape, name)
+    if len(shape) not in (2, 3):
+        raise ValueError(f"{name} must be (H, W) or (C, H, W), got {image_shape!r}.")
+    if math.prod(shape) != n_features:
+        raise ValueError(
+            f"{name}={shape} holds {math.prod(shape)} values but X has "
+            f"{n_features} features; rows of X must be images flattened in "
+            "(C, H, W) order."
+        )
+    return shape
 
 
 # ---------------------------------------------------------------------------
@@ -76,17 +115,77 @@ def kl_divergence(p, log_q):
 
 
 class StackedAutoencoder(nn.Module):
-    """Symmetric fully connected autoencoder ``dims[0]-...-dims[-1]-...-dims[0]``.
+    """DEC's stacked autoencoder: ``n_features-hidden_dims-latent_dim`` and back.
 
-    ReLU after every layer except the embedding (last encoder layer) and the
-    reconstruction (last decoder layer), as in the DEC paper.
-    ``decoder_layers[i]`` inverts ``encoder_layers[i]``, so pair ``i`` is the
-    denoising autoencoder trained at step ``i`` of layer-wise pretraining.
+    The network :class:`~skdec.DECClusterer` and :class:`~skdec.IDECClusterer`
+    train by default (``module=None``); its parameters are theirs as
+    ``module__hidden_dims``, ``module__latent_dim`` and
+    ``module__layerwise_dropout``. ReLU follows every layer except the
+    embedding (the last encoder layer) and the reconstruction (the last
+    decoder layer), as in the DEC paper. ``decoder_layers[i]`` inverts
+    ``encoder_layers[i]``, so pair ``i`` is the denoising autoencoder trained
+    at step ``i`` of layer-wise pretraining.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input (and of the reconstruction).
+
+    hidden_dims : tuple of int, default=(500, 500, 2000)
+        Widths of the encoder's hidden layers; the decoder mirrors them. The
+        default is the paper's ``d-500-500-2000-10`` network.
+
+    latent_dim : int, default=10
+        Dimension of the embedding in which the clusters are formed.
+
+    layerwise_dropout : float in [0, 1) or None, default=None
+        None pretrains the autoencoder end to end (DEC-keras); a rate
+        pretrains it layer-wise with that dropout, as the paper does (0.2).
+        Layer-wise, each encoder/decoder pair is trained in turn as a
+        denoising autoencoder whose input and code are corrupted by dropout
+        at this rate, then the whole stack end to end without dropout
+        (:ref:`design-pretraining-end-to-end`).
+
+    generator : torch.Generator or None, default=None
+        Draws the initial weights; None draws them from torch's global
+        generator. The estimators pass one seeded by their ``random_state``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdec.networks import StackedAutoencoder
+    >>> net = StackedAutoencoder(64, hidden_dims=(32,), latent_dim=2)
+    >>> net.dims
+    (64, 32, 2)
+    >>> net.encode(torch.zeros(5, 64)).shape
+    torch.Size([5, 2])
     """
 
-    def __init__(self, dims, *, generator=None):
+    def __init__(
+        self,
+        n_features,
+        hidden_dims=(500, 500, 2000),
+        latent_dim=10,
+        layerwise_dropout=None,
+        *,
+        generator=None,
+    ):
         super().__init__()
-        self.dims = tuple(int(d) for d in dims)
+        self.dims = (
+            check_width(n_features, "n_features"),
+            *check_widths(hidden_dims, "hidden_dims"),
+            check_width(latent_dim, "latent_dim"),
+        )
+        if layerwise_dropout is not None and not (
+            isinstance(layerwise_dropout, Real)
+            and not isinstance(layerwise_dropout, bool)
+            and 0 <= layerwise_dropout < 1
+        ):
+            raise ValueError(
+                "layerwise_dropout must be None (end-to-end pretraining) or a "
+                f"rate in [0, 1), got {layerwise_dropout!r}."
+            )
+        self.layerwise_dropout = layerwise_dropout
         pairs = list(zip(self.dims[:-1], self.dims[1:], strict=True))
         self.encoder_layers = nn.ModuleList(
             _linear(n_in, n_out, generator) for n_in, n_out in pairs

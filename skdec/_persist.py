@@ -30,10 +30,12 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._networks import ModuleRequiredError
+from ._networks import BUILT_IN_NETWORKS, ModuleRequiredError
 
 FORMAT_NAME = "skdec"
-FORMAT_VERSION = 1
+# 2: the parameters of the smaller surface (the networks as module classes,
+# one n_clusters_search) and n_clusters_rule_. Nothing was released before.
+FORMAT_VERSION = 2
 
 _METADATA_KEY = "__metadata__"
 _MODULE_PREFIX = "module/"
@@ -64,7 +66,7 @@ def _jsonable_param(name, value):
         return value
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, tuple | list):
+    if isinstance(value, tuple | list | range):
         return [_jsonable_param(name, item) for item in value]
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return value.tolist()
@@ -80,8 +82,9 @@ def _jsonable_param(name, value):
 
 
 def _params_metadata(est):
-    """Parameters as JSON, names to restore as tuples or arrays, and notes."""
-    params, notes = {}, []
+    """Parameters as JSON, names to restore as tuples or arrays, notes, and
+    the name of the built-in ``module`` class (or None)."""
+    params, notes, network = {}, [], None
     restore_as = {"tuple": [], "array": []}
     for name, value in est.get_params(deep=False).items():
         if isinstance(value, np.random.RandomState | np.random.Generator):
@@ -93,7 +96,12 @@ def _params_metadata(est):
             )
             notes.append(f"{name} was a {type(value).__name__} instance")
             value = None
-        if name in ("module", "callbacks") and value is not None:
+        if name == "module" and _built_in_name(value) is not None:
+            # skdec's own classes are named, in their own field: loading
+            # maps the name to the class and imports nothing.
+            network = _built_in_name(value)
+            value = None
+        elif name in ("module", "callbacks") and value is not None:
             # Code is never stored: load takes a user's network again (its
             # module__ parameters and weights are kept); callbacks are gone.
             notes.append(f"{name} was not saved")
@@ -104,11 +112,18 @@ def _params_metadata(est):
 
             value = memory_location(value)
         params[name] = _jsonable_param(name, value)
-        if isinstance(value, tuple):
+        if isinstance(value, tuple | range):
             restore_as["tuple"].append(name)
         elif isinstance(value, np.ndarray):
             restore_as["array"].append(name)
-    return params, restore_as, notes
+    return params, restore_as, notes, network
+
+
+def _built_in_name(module):
+    """The name of ``module`` when it is one of skdec.networks' classes."""
+    if isinstance(module, type) and BUILT_IN_NETWORKS.get(module.__name__) is module:
+        return module.__name__
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -157,7 +172,7 @@ def _arrays_to_save(est):
         # Fixed-width unicode, never an object array, so loading needs no pickle.
         arrays[_FEATURE_NAMES_KEY] = np.asarray(feature_names, dtype=str)
 
-    params, restore_as, notes = _params_metadata(est)
+    params, restore_as, notes, network = _params_metadata(est)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -167,6 +182,7 @@ def _arrays_to_save(est):
         "tuple_params": restore_as["tuple"],
         "array_params": restore_as["array"],
         "notes": notes,
+        "network": network,
         "module_config": est._module_config(),
         "module_training": bool(est.module_.training),
         "n_features_in": int(est.n_features_in_),
@@ -207,8 +223,9 @@ def save_estimator(est, path):
     >>> from skdec import DECClusterer
     >>> from skdec._persist import load_estimator, save_estimator
     >>> X = np.random.default_rng(0).random((40, 3))
-    >>> dec = DECClusterer(2, hidden_dims=(4,), latent_dim=2, pretrain=None,
-    ...                    max_iter=0, n_init=1, random_state=0).fit(X)
+    >>> dec = DECClusterer(2, module__hidden_dims=(4,), module__latent_dim=2,
+    ...                    pretrain_epochs=0, max_iter=0, n_init=1,
+    ...                    random_state=0).fit(X)
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = os.path.join(folder, "model.skdec")
     ...     save_estimator(dec, path)
@@ -344,6 +361,12 @@ def _parse_metadata(path, arrays):
             f"{path!r} uses skdec file format version {version}, newer than the "
             f"version {FORMAT_VERSION} this skdec reads; upgrade skdec to load it."
         )
+    if version < FORMAT_VERSION:
+        raise ValueError(
+            f"{path!r} uses skdec file format version {version}, written by a "
+            "development version whose parameters this skdec no longer has; "
+            "fit the model again."
+        )
     return metadata
 
 
@@ -387,6 +410,18 @@ def _restore_params(path, metadata, cls, module):
             f"{path!r} names a module ({params['module']!r}); a model file "
             "never names code, so it is refused."
         )
+    network = metadata.get("network")
+    if network is not None:
+        if not isinstance(network, str) or network not in BUILT_IN_NETWORKS:
+            raise ValueError(
+                f"{path!r} names the network {network!r}, which is not one of "
+                f"skdec's ({', '.join(BUILT_IN_NETWORKS)}), so it is refused."
+            )
+        if module is not None:
+            raise ValueError(
+                f"{path!r} was fitted with skdec's {network}: load takes no module."
+            )
+        params["module"] = BUILT_IN_NETWORKS[network]
     if module is not None:
         if "module" not in cls._get_param_names():
             raise ValueError(
@@ -405,6 +440,11 @@ def _restore_params(path, metadata, cls, module):
 def _restore_module(path, metadata, cls, arrays, user_module=None):
     """The module rebuilt from the config, with the file's weights loaded."""
     config = _field(path, metadata, "module_config", dict)
+    if user_module is not None and "user_module" not in config:
+        raise ValueError(
+            f"{path!r} was fitted with skdec's own network, which the file "
+            "describes: load takes no module."
+        )
     extra = {} if user_module is None else {"module": user_module}
     try:
         module = cls._build_module(config, **extra)

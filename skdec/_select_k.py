@@ -1,15 +1,22 @@
-"""Choosing the number of clusters without labels, on a fixed embedding.
+"""Choosing the number of clusters without labels: all of it, in one place.
 
-The estimators pretrain one autoencoder, embed the data once and call
-:func:`choose_n_clusters` on that embedding, so searching over ``k`` costs a
-k-means per candidate and restart (plus the criterion) rather than a DEC
-fit per candidate. Restarts on subsamples vote, so a near-tie in one of
-them does not decide. The measurements that led to the default criterion,
-"density", are in the design notes (``design-choosing-k-shared-space``).
+A fit resolves its candidates once (:func:`resolve_candidates`), pretrains
+one autoencoder and then either scores a k-means fit per candidate on its
+embedding (:func:`choose_n_clusters`: restarts on subsamples vote, so a
+near-tie in one of them does not decide), or runs the clustering stage per
+candidate (:func:`search_by_clustering`, which is given the stage and the
+score as plain functions). Both return a :class:`Choice`, which records the
+rule that decided; :data:`METHODS` describes every method and its rule for
+the fitted attributes and :func:`skdec.plotting.plot_n_clusters`. The
+measurements behind the default, "density", are in the design notes
+(``design-choosing-k-shared-space``).
 """
 
+import copy
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from numbers import Integral
 from typing import NamedTuple
 
@@ -318,62 +325,129 @@ def _before_sharpest_drop(scores):
     return _largest(drops)
 
 
-_CRITERIA = {
-    "silhouette": (_silhouette, _largest),
-    "calinski_harabasz": (_calinski_harabasz, _largest),
-    "davies_bouldin": (_davies_bouldin, _smallest),
-    "stability": (_stability, _largest),
-    "prediction_strength": (_prediction_strength, _largest_strong),
-    "generalisability": (_generalisability, _before_sharpest_drop),
-    # Scored by the silhouette; HDBSCAN's count overrides the pick where its
-    # clusters cover most rows (choose_n_clusters).
-    "density": (_silhouette, _largest),
+@dataclass(frozen=True)
+class Method:
+    """A way to choose ``k``, as :func:`skdec.plotting.plot_n_clusters` and
+    the fitted ``n_clusters_rule_`` describe it.
+
+    ``scored`` says what the candidates' scores are (the plot's y-label) and
+    ``rule`` how the chosen ``k`` follows from them. A k-means criterion
+    also has ``score`` (``(Z, fits, rng, n_init) -> {k: value}``) and
+    ``pick`` (``{k: value} -> k``).
+    """
+
+    scored: str
+    rule: str
+    score: Callable | None = None
+    pick: Callable | None = None
+
+
+_SILHOUETTE = "silhouette of k-means"
+METHODS = {
+    "density": Method(
+        _SILHOUETTE,
+        "HDBSCAN's number of density clusters, which hold at least "
+        f"{DENSITY_COVERAGE:.0%} of the rows",
+        # Scored by the silhouette, whose pick decides where HDBSCAN does
+        # not (choose_n_clusters).
+        _silhouette,
+        _largest,
+    ),
+    "silhouette": Method(_SILHOUETTE, "the highest silhouette", _silhouette, _largest),
+    "calinski_harabasz": Method(
+        "Calinski-Harabasz index of k-means",
+        "the highest index",
+        _calinski_harabasz,
+        _largest,
+    ),
+    "davies_bouldin": Method(
+        "Davies-Bouldin index of k-means",
+        "the lowest index",
+        _davies_bouldin,
+        _smallest,
+    ),
+    "stability": Method(
+        "stability of k-means over half splits, less a uniform reference's",
+        "the highest stability",
+        _stability,
+        _largest,
+    ),
+    "prediction_strength": Method(
+        "prediction strength of k-means",
+        f"the largest k with a strength of at least {PREDICTION_STRENGTH_THRESHOLD}"
+        " (the strongest if none)",
+        _prediction_strength,
+        _largest_strong,
+    ),
+    "generalisability": Method(
+        "generalisability L_train / L_validation",
+        "the k before the sharpest drop",
+        _generalisability,
+        _before_sharpest_drop,
+    ),
+    "clustering": Method(
+        "silhouette after the clustering stage", "the highest silhouette"
+    ),
 }
-CRITERIA = tuple(_CRITERIA)
+# Criteria scored on k-means fits (select_n_clusters), and every search.
+CRITERIA = tuple(name for name, method in METHODS.items() if method.score)
+SEARCHES = tuple(METHODS)
+# ``n_clusters_rule_`` of a fit given an int ``n_clusters``: no search.
+GIVEN = "n_clusters"
 
 
 # ---------------------------------------------------------------------------
 # The estimators' search over n_clusters
 
 
-def check_n_clusters_range(n_clusters_range, n_samples):
-    """Candidate numbers of clusters for ``n_clusters="auto"``."""
-    try:
-        low, high = n_clusters_range
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"n_clusters_range must be a pair (low, high), got {n_clusters_range!r}."
-        ) from None
-    for bound in (low, high):
-        if not isinstance(bound, Integral) or isinstance(bound, bool):
-            raise TypeError(
-                f"n_clusters_range must hold integers, got {n_clusters_range!r}."
+# ``n_clusters="auto"``: every k from 2 to 20.
+AUTO_CANDIDATES = range(2, 21)
+
+
+def resolve_candidates(n_clusters, n_samples):
+    """The numbers of clusters a fit may use, sorted, from ``n_clusters``.
+
+    An int is the one candidate (no search); "auto" is ``AUTO_CANDIDATES``;
+    an array-like holds the candidates, each in ``[2, n_samples - 1]``.
+    """
+    if isinstance(n_clusters, bool):
+        raise TypeError(f"n_clusters must be an int, got {n_clusters!r}.")
+    if isinstance(n_clusters, Integral):
+        if n_samples < n_clusters:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={n_clusters}."
             )
-    if not 2 <= low <= high:
-        raise ValueError(
-            f"n_clusters_range={n_clusters_range!r} must satisfy 2 <= low <= high."
-        )
-    if high >= n_samples:
-        raise ValueError(
-            f"n_clusters_range={n_clusters_range!r} reaches n_samples={n_samples}; "
-            "the largest candidate must be below the number of samples."
-        )
-    return list(range(int(low), int(high) + 1))
+        return (int(n_clusters),)
+    if isinstance(n_clusters, str):  # "auto", as the constraints allow
+        if AUTO_CANDIDATES[-1] >= n_samples:
+            raise ValueError(
+                f"n_clusters='auto' tries {AUTO_CANDIDATES[0]} to "
+                f"{AUTO_CANDIDATES[-1]} clusters, which needs more than "
+                f"{AUTO_CANDIDATES[-1]} samples; n_samples={n_samples}. Pass "
+                f"the candidates instead, e.g. n_clusters=range(2, {n_samples})."
+            )
+        return tuple(AUTO_CANDIDATES)
+    try:
+        return tuple(_check_candidates(n_clusters, n_samples))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"n_clusters as candidates for the search: {exc}") from None
 
 
 def search_by_clustering(
-    embedding, candidates, *, run_stage, score, n_init, rng, hooks
+    embedding, candidates, autoencoder, *, run_stage, score, n_init, rng, hooks
 ):
     """``n_clusters_search="clustering"``: a clustering stage per candidate.
 
     Every candidate gets its own k-means start on ``embedding`` (a seeded
-    sample of large data) and ``run_stage(centers, batch_seed, hooks)`` runs
-    its clustering stage, all candidates with the same ``batch_seed`` for
-    their mini-batches; ``score(module)`` (higher is better) rates the
-    result. A record per candidate goes to ``hooks``; each stage records
-    into a fork of it, and only the best candidate's records are kept.
-    Returns ``(outcome, scores)``: the best candidate's stage outcome and
-    every candidate's score.
+    sample of large data), and ``run_stage(network, centers, batch_seed,
+    hooks)`` runs its clustering stage on a copy of ``autoencoder``, every
+    candidate with the same ``batch_seed`` for its mini-batches;
+    ``score(module)`` (higher is better) rates the result. Both are plain
+    functions of what they are given. A record per candidate goes to
+    ``hooks``; each stage records into a fork of it, and only the best
+    candidate's records are kept. Returns ``(outcome, choice)``: the best
+    candidate's stage outcome and a :class:`Choice` of one restart, whose
+    vote is the best candidate's.
     """
     seeds = [_seed(rng) for _ in candidates]
     batch_seed = _seed(rng)
@@ -383,7 +457,12 @@ def search_by_clustering(
         sample = sample_rows(embedding, KMEANS_MAX_SAMPLES, seed)
         centers = KMeans(k, n_init=n_init, random_state=seed).fit(sample)
         stage_hooks = hooks.fork()
-        outcome = run_stage(centers.cluster_centers_, batch_seed, stage_hooks)
+        outcome = run_stage(
+            copy.deepcopy(autoencoder),
+            centers.cluster_centers_,
+            batch_seed,
+            stage_hooks,
+        )
         value = score(outcome.module)
         scores.append(value)
         record = {
@@ -397,7 +476,17 @@ def search_by_clustering(
         if best is None or value > max(scores[:-1]):
             best, best_records = outcome, stage_hooks.history
     hooks.history.extend(best_records)
-    return best, scores
+    # argmax, as the loop above: the first (smallest) of tied candidates.
+    chosen = int(np.argmax(scores))
+    votes = (np.arange(len(candidates)) == chosen).astype(int)
+    choice = Choice(
+        candidates[chosen],
+        tuple(candidates),
+        np.asarray(scores, dtype=float)[None],
+        votes,
+        "clustering",
+    )
+    return best, choice
 
 
 # ---------------------------------------------------------------------------
@@ -414,15 +503,29 @@ def _restart_rows(n_samples, candidates, n_restarts, rng):
 
 
 class Choice(NamedTuple):
-    """What the restarts of :func:`choose_n_clusters` found."""
+    """How a fit's number of clusters was chosen (its ``n_clusters_*_``)."""
 
     n_clusters: int
+    candidates: tuple
     # scores[r, i]: the criterion of candidates[i] in restart r.
     scores: np.ndarray
     # votes[i]: how many restarts' rules picked candidates[i].
     votes: np.ndarray
-    # k-means centroids of the chosen k on all rows.
-    centers: np.ndarray
+    # The METHODS entry (or GIVEN) whose rule decided n_clusters.
+    rule: str
+    # k-means centroids of the chosen k on all rows, where the search made them.
+    centers: np.ndarray | None = None
+
+    @classmethod
+    def given(cls, n_clusters):
+        """An int ``n_clusters``: one candidate, no score, its one vote."""
+        return cls(
+            int(n_clusters),
+            (int(n_clusters),),
+            np.full((1, 1), np.nan),
+            np.ones(1, dtype=int),
+            GIVEN,
+        )
 
 
 def choose_n_clusters(Z, candidates, *, criterion, n_init, n_restarts, rng):
@@ -431,19 +534,21 @@ def choose_n_clusters(Z, candidates, *, criterion, n_init, n_restarts, rng):
     The chosen candidate has the most votes, the smaller k on ties.
     ``candidates`` are checked and sorted; ``rng`` is a ``RandomState``.
     """
-    score_fn, rule = _CRITERIA[criterion]
+    method = METHODS[criterion]
     # The restarts share the k-means budget: each runs its share of n_init.
     restart_n_init = -(-n_init // n_restarts)
     scores = np.empty((n_restarts, len(candidates)))
     votes = np.zeros(len(candidates), dtype=int)
-    density_pick = None
+    rule, density_pick = criterion, None
     if criterion == "density":
         # HDBSCAN draws nothing at random, and a subsample only thins the
         # density: it runs once on all rows and, where it decides, decides
-        # every restart's vote.
+        # every restart's vote; elsewhere the silhouette does.
         count, coverage = density_clusters(Z)
         if coverage >= DENSITY_COVERAGE and count in candidates:
             density_pick = count
+        else:
+            rule = "silhouette"
     final_seed = _seed(rng)
     # A generator per restart, drawn first: the rows and k-means fits of
     # every restart do not depend on what the criterion draws.
@@ -453,14 +558,16 @@ def choose_n_clusters(Z, candidates, *, criterion, n_init, n_restarts, rng):
         fits = _fit_candidates(
             Z_restart, candidates, n_init=restart_n_init, rng=restart_rng
         )
-        values = score_fn(Z_restart, fits, restart_rng, restart_n_init)
+        values = method.score(Z_restart, fits, restart_rng, restart_n_init)
         scores[restart] = [values[k] for k in candidates]
-        pick = rule(values) if density_pick is None else density_pick
+        pick = method.pick(values) if density_pick is None else density_pick
         votes[candidates.index(pick)] += 1
     # argmax returns the first maximum: the smallest k among tied votes.
     best_k = candidates[int(np.argmax(votes))]
     centers = KMeans(best_k, n_init=n_init, random_state=final_seed).fit(Z)
-    return Choice(best_k, scores, votes, centers.cluster_centers_)
+    return Choice(
+        best_k, tuple(candidates), scores, votes, rule, centers.cluster_centers_
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -579,7 +686,7 @@ default="density"
     >>> best_k, sorted(scores), centers.shape
     (4, [2, 3, 4, 5, 6, 7], (4, 2))
     """
-    if criterion not in _CRITERIA:
+    if criterion not in CRITERIA:
         raise ValueError(
             f"criterion must be one of {', '.join(map(repr, CRITERIA))}; "
             f"got {criterion!r}."
@@ -592,7 +699,7 @@ default="density"
     rng = check_random_state(random_state)
     choice = choose_n_clusters(
         Z,
-        candidates,
+        list(candidates),
         criterion=criterion,
         n_init=n_init,
         n_restarts=n_restarts,

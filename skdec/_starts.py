@@ -222,8 +222,8 @@ def spectral_partition(graph, n_clusters, *, n_init, seed):
     adjacency = scale @ graph @ scale
     # Eigenvalues near 1 are near-degenerate where clusters barely touch;
     # ARPACK finds their eigenvectors accurately only with more pairs asked
-    # than kept (synthetic-3: the partition's ACC 0.85 with k pairs, 1.00
-    # with k + 10). A fixed start vector: ARPACK's default is random.
+    # than kept (:ref:`design-spectral-start`). A fixed start vector:
+    # ARPACK's default is random.
     n_pairs = min(n_clusters + SPECTRAL_EXTRA_PAIRS, n_samples - 1)
     values, vectors = eigsh(
         adjacency, k=n_pairs, which="LA", v0=np.ones(n_samples), tol=1e-6

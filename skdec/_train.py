@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from ._batching import (
     INFERENCE_BATCH_SIZE,
@@ -53,10 +52,6 @@ _MAX_SGD_RATE_TIMES_POWER = 0.25
 PAPER_PRETRAINING = (256, 200)  # rows per batch, epochs
 PLATEAU_STEPS = 1000
 PLATEAU_TOL = 0.01
-
-
-def _progress(iterable, *, enabled, desc, total=None):
-    return tqdm(iterable, desc=desc, total=total, disable=not enabled, leave=False)
 
 
 def _corrupt(x, rate, generator):
@@ -142,7 +137,6 @@ def _fit_reconstruction(
     generator,
     device,
     stage,
-    progress,
     comm,
     hooks,
     augment=None,
@@ -164,9 +158,8 @@ def _fit_reconstruction(
     optimizer = make_optimizer(optimizer, parameters, learning_rate)
     n_steps = int(comm.max(-(-len(X) // batch_size)))
     batches = endless_minibatches(len(X), batch_size, generator, device, X.device)
-    bar = _progress(range(epochs), enabled=progress, desc=stage)
     losses = []
-    for epoch in bar:
+    for epoch in range(epochs):
         start = time.perf_counter()
         total = torch.zeros((), device=device)
         n_rows = 0
@@ -188,17 +181,14 @@ def _fit_reconstruction(
         mean_loss = total / n_rows
         _check_finite(mean_loss, stage)
         seconds = time.perf_counter() - start
-        bar.set_postfix(loss=f"{mean_loss:.4g}")
         record = {"stage": stage, "epoch": epoch, "loss": mean_loss, "seconds": seconds}
         losses.append(mean_loss)
         levelled = plateau is not None and plateau.reached(losses)
         if levelled:
             record["plateau"] = True  # the history says why the stage ended
         if hooks.record(record, module=module):
-            bar.close()
             return True
         if levelled:
-            bar.close()
             return False
     return False
 
@@ -207,29 +197,28 @@ def pretrain(
     autoencoder,
     X,
     *,
-    method,
+    layerwise_dropout,
     epochs,
     batch_size,
     learning_rate,
     optimizer,
-    dropout,
     generator,
     device,
-    progress,
     comm,
     hooks,
     augment=None,
     plateau=None,
 ):
-    """Pretrain ``autoencoder`` on ``X`` as ``method`` says.
+    """Pretrain ``autoencoder`` on ``X``.
 
-    "end_to_end" trains the whole autoencoder to reconstruct ``X`` (or its
-    transforms, with ``augment``). "layerwise" is the paper's greedy
-    denoising pretraining: pair ``i`` (encoder layer ``i`` and its mirror
-    decoder layer) learns to reconstruct the clean output of the frozen
-    layers below it from a dropout-corrupted copy, with dropout on its code
-    as well; those frozen outputs are computed once per pair rather than at
-    every step. The stack is then fine-tuned end to end without dropout.
+    With ``layerwise_dropout`` None, the whole autoencoder learns to
+    reconstruct ``X`` (or its transforms, with ``augment``), end to end.
+    With a rate, the paper's greedy denoising pretraining: pair ``i``
+    (encoder layer ``i`` and its mirror decoder layer) learns to reconstruct
+    the clean output of the frozen layers below it from a copy corrupted by
+    dropout at that rate, with dropout on its code as well; those frozen
+    outputs are computed once per pair rather than at every step. The stack
+    is then fine-tuned end to end without dropout; ``augment`` must be None.
     ``plateau`` ends each of these stages once its loss levels off. A
     callback can skip the stage or end it early.
     """
@@ -244,13 +233,13 @@ def pretrain(
         optimizer=optimizer,
         generator=generator,
         device=device,
-        progress=progress,
         comm=comm,
         hooks=hooks,
         plateau=plateau,
     )
     stopped = False
-    if method == "layerwise":
+    if layerwise_dropout is not None:
+        dropout = layerwise_dropout
         for i in range(autoencoder.n_pairs):
             H = map_batches(
                 lambda x, depth=i: autoencoder.encode(x, depth=depth), X, device=device
@@ -279,7 +268,7 @@ def pretrain(
             autoencoder.parameters(),
             X,
             stage=stage,
-            augment=augment if method != "layerwise" else None,
+            augment=augment,
             **common,
         )
     hooks.stage_end("pretrain", **state)
@@ -355,7 +344,6 @@ def train_clustering(
     comm,
     hooks,
     gamma=None,
-    progress=False,
     augment=None,
     start_target=None,
     start_steps=0,
@@ -397,7 +385,6 @@ def train_clustering(
     converged = False
     n_iter = 0
     start = time.perf_counter()
-    bar = _progress(range(max_iter), enabled=progress, desc="clustering")
     while True:
         if n_iter % update_interval == 0:
             p = None  # the old target goes before the new one is built
@@ -428,7 +415,6 @@ def train_clustering(
                 changed = (labels != previous_labels).sum().item()
                 changed, n_rows = comm.sum([changed, len(labels)])
                 record["delta_label"] = changed / n_rows
-                bar.set_postfix(delta_label=f"{record['delta_label']:.4f}")
             # Wall time since the previous record: the steps of one interval
             # and this refresh.
             now = time.perf_counter()
@@ -461,8 +447,6 @@ def train_clustering(
             torch.nn.utils.clip_grad_norm_(parameters, _MAX_GRAD_NORM)
         optimizer.step()
         n_iter += 1
-        bar.update()
-    bar.close()
     hooks.stage_end(
         "clustering", module=module, generator=generator, history=hooks.history
     )
@@ -492,7 +476,6 @@ def train_iic(
     learning_rate,
     generator,
     device,
-    progress,
     hooks,
 ):
     """Maximise the mutual information of every head, alternating head kinds.
@@ -515,8 +498,7 @@ def train_iic(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(n_steps, 1))
     n_iter = n_epochs = 0
     module.train()
-    bar = _progress(range(epochs), enabled=progress, desc="IIC")
-    for epoch in bar:
+    for epoch in range(epochs):
         stopped = False
         n_epochs += 1
         for kind in kinds:
@@ -552,10 +534,8 @@ def train_iic(
             if hooks.record(record, module=module):
                 stopped = True
                 break
-        bar.set_postfix(loss=f"{mean_loss:.4g}")
         if stopped:
             break
-    bar.close()
     module.eval()
     hooks.stage_end("iic", module=module, generator=generator, history=hooks.history)
     return IICOutcome(n_iter, n_epochs)

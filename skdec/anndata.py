@@ -74,7 +74,7 @@ def _storable(value):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
-    if isinstance(value, list | tuple) and value:
+    if isinstance(value, list | tuple | range) and value:
         items = [_storable(v) for v in value]
         return None if any(v is None for v in items) else items
     return None
@@ -206,8 +206,8 @@ def cluster(
     >>> from skdec.anndata import cluster
     >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=8, random_state=0)
     >>> adata = anndata.AnnData(X.astype("float32"))
-    >>> dec = DECClusterer(3, hidden_dims=(16,), latent_dim=2, pretrain_epochs=5,
-    ...                    tol=0.01, random_state=0)
+    >>> dec = DECClusterer(3, module__hidden_dims=(16,), module__latent_dim=2,
+    ...                    pretrain_epochs=5, tol=0.01, random_state=0)
     >>> cluster(adata, dec)  # returns None, like sc.tl.leiden
     >>> adata.obs["dec"].cat.categories.tolist()
     ['0', '1', '2']

@@ -16,9 +16,11 @@ not one of them, such as a misspelt ``on_recrod``. Names starting with
 Returning True from :meth:`Callback.on_record` ends the current stage, from
 :meth:`Callback.on_stage_begin` skips the stage; any other return value
 (None included) lets training go on.
+
+:class:`ProgressBar` shows progress bars of training.
 """
 
-__all__ = ["Callback"]
+__all__ = ["Callback", "ProgressBar"]
 
 
 class Callback:
@@ -48,8 +50,9 @@ class Callback:
     ...             return True  # end the clustering stage here
     >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
     >>> first = FirstRefresh()
-    >>> dec = DECClusterer(3, hidden_dims=(16,), latent_dim=2, pretrain_epochs=5,
-    ...                    callbacks=[first], random_state=0).fit(X)
+    >>> dec = DECClusterer(3, module__hidden_dims=(16,), module__latent_dim=2,
+    ...                    pretrain_epochs=5, callbacks=[first],
+    ...                    random_state=0).fit(X)
     >>> dec.n_iter_, len(first.labels)
     (0, 1)
     >>> bool((first.labels[0] == dec.labels_).all())
@@ -132,3 +135,92 @@ class Callback:
 
     def on_fit_end(self, estimator):
         """Called when the fitted attributes are set, before ``fit`` returns."""
+
+
+class ProgressBar(Callback):
+    """Progress bars of training: one per stage, drawn with tqdm on stderr.
+
+    Pretraining counts epochs (each layer-wise pair and the fine-tuning
+    have their own bar), the clustering stage counts steps up to
+    ``max_iter`` (with the fraction of labels that changed at the last
+    refresh), IIC counts epochs. The bars advance at each record of
+    ``history_`` and are removed when their stage ends. Under ``torchrun``
+    only rank 0 draws them.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from skdec import DECClusterer
+    >>> from skdec.callbacks import ProgressBar
+    >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
+    >>> dec = DECClusterer(3, module__hidden_dims=(16,), module__latent_dim=2,
+    ...                    pretrain_epochs=5, callbacks=[ProgressBar()],
+    ...                    random_state=0).fit(X)
+    """
+
+    def __init__(self):
+        self._bar = None
+        self._kind = None
+
+    @staticmethod
+    def _drawn():
+        import torch.distributed as dist
+
+        return not (dist.is_available() and dist.is_initialized()) or (
+            dist.get_rank() == 0
+        )
+
+    @staticmethod
+    def _where(estimator, record):
+        """``(kind, position, total, postfix)`` of a record, or None."""
+        stage = record["stage"]
+        if stage.startswith("pretrain"):
+            from ._train import PAPER_PRETRAINING
+
+            epochs = getattr(estimator, "pretrain_epochs", "auto")
+            total = PAPER_PRETRAINING[1] if epochs == "auto" else epochs
+            return stage, record["epoch"] + 1, total, {"loss": f"{record['loss']:.4g}"}
+        if stage == "clustering":
+            delta = record["delta_label"]
+            postfix = {} if delta is None else {"delta_label": f"{delta:.4f}"}
+            return stage, record["iteration"], estimator.max_iter, postfix
+        if stage in ("overcluster", "main"):
+            total = getattr(estimator, "max_epochs", None)
+            return "IIC", record["epoch"] + 1, total, {"loss": f"{record['loss']:.4g}"}
+        return None
+
+    def _close(self):
+        if self._bar is not None:
+            self._bar.close()
+        self._bar = self._kind = None
+
+    def on_record(self, estimator, record, **state):
+        """Advance the bar of the record's stage (a new bar for a new stage)."""
+        where = self._where(estimator, record) if self._drawn() else None
+        if where is None:
+            return
+        kind, position, total, postfix = where
+        if self._bar is None or kind != self._kind or position < self._bar.n:
+            from tqdm.auto import tqdm
+
+            self._close()
+            self._bar = tqdm(desc=kind, total=total, leave=False)
+            self._kind = kind
+        self._bar.update(position - self._bar.n)
+        if postfix:
+            self._bar.set_postfix(postfix)
+
+    def on_stage_end(self, estimator, stage, **state):
+        """Remove the stage's bar."""
+        self._close()
+
+    def on_fit_end(self, estimator):
+        """Remove any bar left (a fit that loaded its pretraining, say)."""
+        self._close()
+
+    def __getstate__(self):
+        # A bar is drawing state, not a setting: clone and pickle leave it.
+        return {}
+
+    def __setstate__(self, state):
+        self.__init__()

@@ -318,8 +318,9 @@ def silhouette_scorer(estimator, X, y=None):
     >>> from skdec.metrics import silhouette_scorer
     >>> X, _ = make_blobs(n_samples=150, centers=3, n_features=4,
     ...                   cluster_std=0.5, random_state=0)
-    >>> dec = DECClusterer(hidden_dims=(16,), latent_dim=2, pretrain_epochs=10,
-    ...                    max_iter=30, n_init=2, random_state=0)
+    >>> dec = DECClusterer(module__hidden_dims=(16,), module__latent_dim=2,
+    ...                    pretrain_epochs=10, max_iter=30, n_init=2,
+    ...                    random_state=0)
     >>> search = GridSearchCV(dec, {"n_clusters": [2, 3, 4]},
     ...                       scoring=silhouette_scorer, cv=2).fit(X)
     >>> search.best_params_

@@ -10,7 +10,8 @@ imported when a plotting function is called, not when this module is.
 * :func:`plot_confusion` draws classes against clusters after the Hungarian
   matching used by :func:`skdec.metrics.cluster_accuracy`.
 * :func:`plot_n_clusters` draws the score of every candidate number of
-  clusters of an ``n_clusters="auto"`` fit, with the chosen one.
+  clusters of a search over ``n_clusters``, with the chosen one and the
+  rule that chose it.
 """
 
 import numpy as np
@@ -94,9 +95,9 @@ def plot_embedding(
     >>> from skdec import DECClusterer
     >>> from skdec.plotting import plot_embedding
     >>> X, y = make_blobs(n_samples=150, centers=3, n_features=6, random_state=0)
-    >>> dec = DECClusterer(n_clusters=3, hidden_dims=(16,), latent_dim=4,
-    ...                    pretrain_epochs=5, max_iter=20, update_interval=5,
-    ...                    random_state=0).fit(X)
+    >>> dec = DECClusterer(n_clusters=3, module__hidden_dims=(16,),
+    ...                    module__latent_dim=4, pretrain_epochs=5, max_iter=20,
+    ...                    update_interval=5, random_state=0).fit(X)
     >>> ax = plot_embedding(dec, X, labels=y)
     >>> len(ax.collections[0].get_offsets())
     150
@@ -269,9 +270,9 @@ def plot_history(estimator, *, axes=None):
     >>> from skdec import DECClusterer
     >>> from skdec.plotting import plot_history
     >>> X, _ = make_blobs(n_samples=150, centers=3, n_features=6, random_state=0)
-    >>> dec = DECClusterer(n_clusters=3, hidden_dims=(16,), latent_dim=2,
-    ...                    pretrain_epochs=5, max_iter=20, update_interval=5,
-    ...                    random_state=0).fit(X)
+    >>> dec = DECClusterer(n_clusters=3, module__hidden_dims=(16,),
+    ...                    module__latent_dim=2, pretrain_epochs=5, max_iter=20,
+    ...                    update_interval=5, random_state=0).fit(X)
     >>> fig = plot_history(dec)
     >>> [ax.get_title() for ax in fig.axes]
     ['Pretraining', 'Clustering', 'Label changes']
@@ -344,9 +345,10 @@ def plot_cluster_examples(
     >>> from skdec import DECClusterer
     >>> from skdec.plotting import plot_cluster_examples
     >>> X = load_digits().data[:300] / 16
-    >>> dec = DECClusterer(n_clusters=3, hidden_dims=(16,), latent_dim=2,
-    ...                    pretrain_optimizer="adam", pretrain_epochs=10,
-    ...                    max_iter=20, update_interval=5, random_state=0).fit(X)
+    >>> dec = DECClusterer(n_clusters=3, module__hidden_dims=(16,),
+    ...                    module__latent_dim=2, pretrain_optimizer="adam",
+    ...                    pretrain_epochs=10, max_iter=20, update_interval=5,
+    ...                    random_state=0).fit(X)
     >>> fig = plot_cluster_examples(dec, X, (8, 8), n_examples=5)
     >>> len(fig.axes)
     15
@@ -459,48 +461,25 @@ def plot_confusion(labels_true, labels_pred, *, ax=None, cmap="Blues"):
 # ---------------------------------------------------------------------------
 # Number of clusters
 
-# How select_n_clusters picks k from each criterion's scores.
-_CRITERION_RULES = {
-    "silhouette": "higher is better",
-    "calinski_harabasz": "higher is better",
-    "davies_bouldin": "lower is better",
-    "stability": "higher is better",
-    "prediction_strength": "largest k with strength >= 0.8",
-    "generalisability": "k before the sharpest drop",
-}
-
-
-def _n_clusters_criterion(estimator):
-    """The y-label for the scores of ``estimator``'s search over k."""
-    if getattr(estimator, "n_clusters_search", "kmeans") == "clustering":
-        name = type(estimator).__name__.removesuffix("Clusterer")
-        return f"silhouette after {name}"
-    criterion = estimator.n_clusters_criterion
-    if criterion == "density":
-        return "silhouette of k-means (votes: HDBSCAN's count, else highest)"
-    rule = _CRITERION_RULES.get(criterion)
-    label = f"{criterion} of k-means"
-    return f"{label} ({rule})" if rule else label
-
 
 def plot_n_clusters(estimator, *, ax=None):
-    """Plot the score of every candidate number of clusters of an "auto" fit.
+    """Plot the score of every candidate number of clusters of a search.
 
     Draws ``n_clusters_scores_`` (the mean over the restarts of the search)
     against ``n_clusters_candidates_``, shades the range over the restarts
-    (``n_clusters_restart_scores_``) and marks the chosen ``n_clusters_``
-    with its votes, so the plot shows how sure the choice is. The y-label
-    names what was scored: with ``n_clusters_search="clustering"`` the
-    silhouette of each candidate after its clustering stage (higher is
-    better); with ``n_clusters_search="kmeans"`` the
-    ``n_clusters_criterion`` of a k-means fit on the pretrained embedding,
-    and how the restarts vote (for the default, "density", HDBSCAN's count
-    where it decides, else the highest silhouette).
+    (``n_clusters_restart_scores_``) and marks the chosen ``n_clusters_``.
+    The y-label says what was scored (for ``n_clusters_search="clustering"``
+    the silhouette after each candidate's clustering stage, otherwise the
+    criterion of a k-means fit on the pretrained embedding: for "density",
+    the silhouette). The title names the rule that decided
+    (``n_clusters_rule_``), and the legend its votes; where HDBSCAN's count
+    decided, the legend also gives the candidate the scores alone favour.
 
     Parameters
     ----------
     estimator : DECClusterer or IDECClusterer
-        An estimator fitted with ``n_clusters="auto"``.
+        An estimator fitted with a search over ``n_clusters`` ("auto" or
+        candidates).
 
     ax : matplotlib.axes.Axes, default=None
         Axes to draw on. None creates a new figure.
@@ -527,34 +506,37 @@ def plot_n_clusters(estimator, *, ax=None):
     >>> from skdec import DECClusterer
     >>> from skdec.plotting import plot_n_clusters
     >>> X, _ = make_blobs(n_samples=150, centers=3, n_features=6, random_state=0)
-    >>> dec = DECClusterer(n_clusters="auto", n_clusters_range=(2, 5),
-    ...                    n_clusters_search="clustering", hidden_dims=(16,),
-    ...                    latent_dim=2, pretrain_epochs=5, max_iter=20,
-    ...                    update_interval=5, random_state=0).fit(X)
+    >>> dec = DECClusterer(n_clusters=range(2, 6), n_clusters_search="clustering",
+    ...                    module__hidden_dims=(16,), module__latent_dim=2,
+    ...                    pretrain_epochs=5, max_iter=20, update_interval=5,
+    ...                    random_state=0).fit(X)
     >>> ax = plot_n_clusters(dec)
     >>> ax.get_ylabel()
-    'silhouette after DEC'
+    'silhouette after the clustering stage'
+    >>> ax.get_title()
+    'k = 3: the highest silhouette'
     >>> ax.lines[0].get_xdata().tolist()
     [2, 3, 4, 5]
     """
+    from ._select_k import GIVEN, METHODS
+
     check_is_fitted(estimator)
-    if getattr(estimator, "n_clusters", None) != "auto" or not hasattr(
-        estimator, "n_clusters_scores_"
-    ):
+    rule = estimator.n_clusters_rule_
+    if rule == GIVEN:
         raise ValueError(
-            "plot_n_clusters needs an estimator fitted with n_clusters='auto'; "
-            f"this one was fitted with n_clusters={estimator.n_clusters!r}, "
-            "so there was no search over the number of clusters to plot."
+            "plot_n_clusters needs an estimator fitted with a search over "
+            f"n_clusters; this one was fitted with n_clusters="
+            f"{estimator.n_clusters!r}, so there was no search to plot."
         )
     candidates = np.asarray(estimator.n_clusters_candidates_)
     scores = np.asarray(estimator.n_clusters_scores_, dtype=float)
+    restarts = np.asarray(estimator.n_clusters_restart_scores_, dtype=float)
+    votes = np.asarray(estimator.n_clusters_votes_)
     chosen = int(estimator.n_clusters_)
-    # Models saved before the restarts' vote have neither attribute.
-    restarts = getattr(estimator, "n_clusters_restart_scores_", scores[None])
-    votes = getattr(estimator, "n_clusters_votes_", None)
+    method = METHODS[estimator.n_clusters_search]
+
     ax = new_axes(ax)
     ax.plot(candidates, scores, marker="o", color="C0")
-    label = f"chosen: {chosen}"
     if len(restarts) > 1:
         ax.fill_between(
             candidates,
@@ -564,6 +546,13 @@ def plot_n_clusters(estimator, *, ax=None):
             alpha=0.2,
             label=f"range over {len(restarts)} restarts",
         )
+    label = f"chosen: {chosen}"
+    if rule == "density":
+        # HDBSCAN's count decides every vote, so the votes say nothing; what
+        # the scores alone would pick shows how far the count is from them.
+        by_scores = method.pick(dict(zip(candidates.tolist(), scores, strict=True)))
+        label += f" by HDBSCAN (the silhouette alone: {by_scores})"
+    elif len(restarts) > 1:
         label += f" ({votes[candidates == chosen][0]} of {len(restarts)} votes)"
     ax.plot(
         [chosen],
@@ -576,9 +565,6 @@ def plot_n_clusters(estimator, *, ax=None):
     )
     ax.set_xticks(candidates)
     ax.legend(fontsize="small")
-    ax.set(
-        title="Search over the number of clusters",
-        xlabel="number of clusters k",
-        ylabel=_n_clusters_criterion(estimator),
-    )
+    ax.set(xlabel="number of clusters k", ylabel=method.scored)
+    ax.set_title(f"k = {chosen}: {METHODS[rule].rule}", wrap=True)
     return ax

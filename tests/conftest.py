@@ -10,8 +10,8 @@ from torch import nn
 # (the default) but left a 16-unit network untrained on 200 points.
 TINY = dict(
     pretrain_optimizer="adam",
-    hidden_dims=(16,),
-    latent_dim=2,
+    module__hidden_dims=(16,),
+    module__latent_dim=2,
     pretrain_epochs=3,
     max_iter=30,
     update_interval=5,
@@ -21,13 +21,16 @@ TINY = dict(
 # thread, large enough that three blobs are found (check_clustering needs
 # ARI > 0.4).
 TINY_IIC = dict(
-    hidden_dims=(32,),
+    module__hidden_dims=(32,),
     n_heads=3,
     overcluster_factor=2,
     max_epochs=30,
     batch_size=16,
     learning_rate=0.01,
 )
+
+# TINY without the built-in network's parameters: for a user's ``module``.
+TINY_FIT = {k: v for k, v in TINY.items() if not k.startswith("module__")}
 
 
 def tiny_estimators(n_clusters=None, **params):

@@ -27,10 +27,10 @@ def _blobs():
 def _tiny(**params):
     from skdec import DECClusterer
 
+    if "module" not in params:  # the built-in network, small
+        params = {"module__hidden_dims": (16,), "module__latent_dim": 2, **params}
     return DECClusterer(
         4,
-        hidden_dims=(16,),
-        latent_dim=2,
         pretrain_optimizer="adam",
         pretrain_epochs=20,
         max_iter=200,

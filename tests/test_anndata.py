@@ -51,7 +51,7 @@ def _check_written(adata, estimator, key="dec", n_clusters=3):
     assert labels.cat.categories.tolist() == [str(j) for j in range(n_clusters)]
     np.testing.assert_array_equal(labels.cat.codes.to_numpy(), estimator.labels_)
     embedding = adata.obsm["X_" + key]
-    assert embedding.shape == (n_cells, estimator.latent_dim)
+    assert embedding.shape == (n_cells, estimator.module__latent_dim)
     proba = adata.obsm[key + "_proba"]
     assert proba.shape == (n_cells, n_clusters)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
@@ -60,7 +60,8 @@ def _check_written(adata, estimator, key="dec", n_clusters=3):
     uns = adata.uns[key]
     assert uns["estimator"] == type(estimator).__name__
     assert uns["params"]["n_clusters"] == n_clusters
-    assert list(uns["params"]["hidden_dims"]) == list(estimator.hidden_dims)
+    hidden_dims = uns["params"]["module__hidden_dims"]
+    assert list(hidden_dims) == list(estimator.module__hidden_dims)
 
 
 def test_dense_x_in_place_returns_none_and_fits_the_given_estimator(adata, data):
@@ -70,7 +71,7 @@ def test_dense_x_in_place_returns_none_and_fits_the_given_estimator(adata, data)
     _check_written(adata, dec)
     assert adata.uns["dec"]["input"] == "X"
     assert adata.uns["dec"]["params"]["random_state"] == 0
-    # None values (callbacks, image_shape) are left out; an .h5ad stores the rest.
+    # None values (callbacks, augment) are left out; an .h5ad stores the rest.
     assert "callbacks" not in adata.uns["dec"]["params"]
     assert adata.uns["dec"]["params"]["pretrain_optimizer"] == "adam"
     # The same fit as the estimator's own on the array.

@@ -125,7 +125,7 @@ def test_layerwise_pretraining_stops_at_once(data):
     X, _ = data
     est = DECClusterer(
         3,
-        **{**TINY, "pretrain": "layerwise", "hidden_dims": (8, 4)},
+        **{**TINY, "module__layerwise_dropout": 0.2, "module__hidden_dims": (8, 4)},
         random_state=0,
         callbacks=[StopAt("pretrain")],
     )

@@ -1,5 +1,5 @@
-"""Choosing n_clusters without labels: the "clustering" search of
-``n_clusters="auto"`` and ``GridSearchCV`` with the default ``score``."""
+"""Choosing n_clusters without labels: ``n_clusters_search="clustering"``
+and ``GridSearchCV`` with the default ``score``."""
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from .conftest import TINY
 # Enough pretraining for an embedding that separates the blobs.
 SEARCH = {
     **TINY,
-    "latent_dim": 3,
+    "module__latent_dim": 3,
     "pretrain_epochs": 100,
     "batch_size": 32,
     "pretrain_batch_size": 32,
@@ -34,9 +34,8 @@ def four_blobs():
 def _search(X, **params):
     params = {
         **SEARCH,
-        "n_clusters": "auto",
+        "n_clusters": range(2, 7),
         "n_clusters_search": "clustering",
-        "n_clusters_range": (2, 6),
         "random_state": 0,
         **params,
     }
@@ -50,6 +49,7 @@ def searched(four_blobs):
 
 def test_clustering_search_finds_the_true_number(searched):
     assert searched.n_clusters_ == 4
+    assert searched.n_clusters_rule_ == "clustering"
     np.testing.assert_array_equal(searched.n_clusters_candidates_, [2, 3, 4, 5, 6])
     assert searched.cluster_centers_.shape[0] == 4
 
@@ -91,7 +91,7 @@ def test_clustering_search_is_reproducible(searched, four_blobs):
     np.testing.assert_array_equal(again.labels_, searched.labels_)
 
 
-@pytest.mark.parametrize("bad", ["dec", "Clustering", None])
+@pytest.mark.parametrize("bad", ["dec", "Clustering", "kmeans", None])
 def test_invalid_n_clusters_search_is_a_clear_error(four_blobs, bad):
     with pytest.raises(InvalidParameterError, match="n_clusters_search"):
         _search(four_blobs[0], n_clusters_search=bad)

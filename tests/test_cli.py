@@ -18,12 +18,14 @@ import skdec._cli
 from skdec import DECClusterer, IDECClusterer, IICClusterer
 from skdec._cli import build_parser, main, run_demo
 from skdec._io import read_data
+from skdec.callbacks import ProgressBar
+from skdec.networks import ConvAutoencoder
 
-from .conftest import TINY, TINY_IIC
+from .conftest import TINY, TINY_FIT, TINY_IIC
 
 TINY_OPTIONS = [
-    "--hidden-dims=16",
-    "--latent-dim=2",
+    "--module-hidden-dims=16",
+    "--module-latent-dim=2",
     "--pretrain-epochs=3",
     "--max-iter=30",
     "--update-interval=5",
@@ -72,7 +74,7 @@ def test_fit_then_predict_reproduces_the_labels(data_files, blobs, capsys):
     # They are what the estimator itself predicts; the command line seeds it.
     loaded = DECClusterer.load(model)
     np.testing.assert_array_equal(loaded.predict(blobs[0]), labels)
-    assert loaded.get_params()["hidden_dims"] == (16,)
+    assert loaded.get_params()["module__hidden_dims"] == (16,)
     assert loaded.random_state == 0
 
     status, out, _ = run(["predict", model, data_files / "X.npy", "--proba"], capsys)
@@ -96,7 +98,7 @@ def test_fit_writes_labels_to_stdout_and_quiet_silences_messages(data_files, cap
 def test_the_same_command_gives_the_same_labels(data_files, capsys):
     model = data_files / "m.skdec"
     argv = ["fit", data_files / "X.npy", "--n-clusters=3", "-m", model, "--quiet"]
-    argv += ["--pretrain=none", *TINY_OPTIONS]
+    argv += [*TINY_OPTIONS, "--pretrain-epochs=0"]
     outputs = [run(argv, capsys)[1] for _ in range(2)]
     assert outputs[0] == outputs[1] != ""
 
@@ -241,7 +243,14 @@ def test_every_estimator_parameter_is_an_option():
     names = [
         p.name
         for p in parameters
-        if p.name not in ("self", "callbacks", "module") and p.kind is not p.VAR_KEYWORD
+        if p.name not in ("self", "callbacks") and p.kind is not p.VAR_KEYWORD
+    ]
+    # And every parameter of the built-in networks, as --module-<name>.
+    names += [
+        "module_" + name
+        for cls in (skdec.networks.StackedAutoencoder, ConvAutoencoder)
+        for name in inspect.signature(cls).parameters
+        if name not in ("n_features", "generator")
     ]
     argv = ["fit", "X.csv", "-m", "m.skdec", "--n-clusters", "4"]
     args = parser.parse_args(argv)
@@ -264,7 +273,7 @@ def _help_texts():
 def test_help_says_the_seed_is_fixed_and_names_model_files_alike():
     fit_help = " ".join(_help_texts()[2].split())
     assert "[0, not the estimator's None: a command gives the same labels" in fit_help
-    assert "--n-clusters-range LOW,HIGH" in fit_help
+    assert "--n-clusters INT|auto|LOW-HIGH|K,K,..." in fit_help
     for text in _help_texts():
         assert "model.npz" not in text
         assert "benchmark" not in text
@@ -273,17 +282,23 @@ def test_help_says_the_seed_is_fixed_and_names_model_files_alike():
 @pytest.mark.parametrize(
     "option, expected",
     [
-        (["--hidden-dims", "500,500,2000"], {"hidden_dims": (500, 500, 2000)}),
-        (["--hidden-dims", ""], {"hidden_dims": ()}),
-        (["--pretrain", "none"], {"pretrain": None}),
-        (["--pretrain", "end_to_end"], {"pretrain": "end_to_end"}),
+        (
+            ["--module-hidden-dims", "500,500,2000"],
+            {"module__hidden_dims": (500, 500, 2000)},
+        ),
+        (["--module-hidden-dims", ""], {"module__hidden_dims": ()}),
+        (["--module-layerwise-dropout", "0.2"], {"module__layerwise_dropout": 0.2}),
+        (["--module-layerwise-dropout", "none"], {"module__layerwise_dropout": None}),
+        (["--module", "ConvAutoencoder"], {"module": ConvAutoencoder}),
+        (["--module-image-shape", "28,28"], {"module__image_shape": (28, 28)}),
+        (["--augment", "8,8"], {"augment": (8, 8)}),
+        (["--pretrain-epochs", "0"], {"pretrain_epochs": 0}),
         (["--random-state", "7"], {"random_state": 7}),
         (["--random-state", "None"], {"random_state": None}),
-        (["--n-clusters-range", "3,12"], {"n_clusters_range": (3, 12)}),
+        (["--n-clusters-search", "silhouette"], {"n_clusters_search": "silhouette"}),
         (["--alpha", "0.5"], {"alpha": 0.5}),
         (["--tol", "1e-4"], {"tol": 1e-4}),
         (["--device", "cpu"], {"device": "cpu"}),
-        (["--verbose", "0"], {"verbose": 0}),
     ],
 )
 def test_option_values_are_parsed(option, expected):
@@ -297,11 +312,18 @@ def test_option_values_are_parsed(option, expected):
 @pytest.mark.parametrize(
     "option, message",
     [
-        (["--latent-dim", "two"], "argument --latent-dim: expected INT, got 'two'"),
-        (["--pretrain", "greedy"], "expected end_to_end|layerwise|none"),
-        (["--hidden-dims", "5,x"], "argument --hidden-dims"),
-        (["--n-clusters-range", "5"], "expected LOW,HIGH, got '5'"),
-        (["--n-clusters-range", "2,5,9"], "expected LOW,HIGH, got '2,5,9'"),
+        (
+            ["--module-latent-dim", "two"],
+            "argument --module-latent-dim: expected INT, got 'two'",
+        ),
+        (
+            ["--module", "TinyAutoencoder"],
+            "expected StackedAutoencoder|ConvAutoencoder",
+        ),
+        (["--module-hidden-dims", "5,x"], "argument --module-hidden-dims"),
+        (["--n-clusters-search", "kmeans"], "expected calinski_harabasz|clustering"),
+        (["--n-clusters", "2-"], "expected INT|auto|LOW-HIGH|K,K,..., got '2-'"),
+        (["--n-clusters", "3,4.5"], "expected INT|auto|LOW-HIGH|K,K,..., got '3,4.5'"),
     ],
 )
 def test_malformed_options_give_one_line_usage_errors(option, message, capsys):
@@ -316,12 +338,51 @@ def test_malformed_options_give_one_line_usage_errors(option, message, capsys):
 def test_out_of_range_parameters_are_reported_by_name(data_files, capsys):
     status, _, err = run(
         ["fit", data_files / "X.npy", "--n-clusters=3", "-m",
-         data_files / "m.skdec", "--latent-dim=0"],
+         data_files / "m.skdec", "--module-latent-dim=0"],
         capsys,
     )  # fmt: skip
     assert status == 2
-    assert err.startswith("skdec: error: The 'latent_dim' parameter")
+    assert err.startswith("skdec: error: module=StackedAutoencoder could not be built")
+    assert "latent_dim must be a positive integer, got 0." in err
     assert not (data_files / "m.skdec").exists()
+    status, _, err = run(
+        ["fit", data_files / "X.npy", "--n-clusters=3", "-m",
+         data_files / "m.skdec", "--n-clusters-search=silhouette"],
+        capsys,
+    )  # fmt: skip
+    assert status == 2
+    assert "n_clusters_search='silhouette' chooses among candidates" in err
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("7", 7),
+        ("auto", "auto"),
+        ("2-20", range(2, 21)),
+        ("5,10,15", (5, 10, 15)),
+    ],
+)
+def test_n_clusters_takes_an_int_auto_a_range_or_candidates(text, expected):
+    args = build_parser().parse_args(["fit", "X.csv", "-m", "m", "--n-clusters", text])
+    assert args.param_n_clusters == expected
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_convolutional_network_from_the_command_line(data_files, blobs, capsys):
+    model = data_files / "conv.skdec"
+    status, out, err = run(
+        ["fit", data_files / "X.npy", "--n-clusters=3", "-m", model, "--quiet",
+         *TINY_OPTIONS[2:], "--module=ConvAutoencoder", "--module-image-shape=2,3",
+         "--module-conv-channels=4", "--module-latent-dim=2", "--augment=2,3"],
+        capsys,
+    )  # fmt: skip
+    assert status == 0, err
+    loaded = DECClusterer.load(model)
+    assert loaded.module is ConvAutoencoder and loaded.augment == (2, 3)
+    status, predicted, err = run(["predict", model, data_files / "X.npy"], capsys)
+    assert status == 0, err
+    assert predicted == out
 
 
 # ---------------------------------------------------------------------------
@@ -559,10 +620,9 @@ def test_predict_into_a_closed_pipe_exits_quietly(tmp_path, blobs):
 @pytest.mark.parametrize(
     "tty, extra, expected",
     [
-        (True, [], 1),
-        (True, ["--quiet"], 0),
-        (False, [], 0),
-        (False, ["--verbose=2"], 2),
+        (True, [], True),
+        (True, ["--quiet"], False),
+        (False, [], False),
     ],
 )
 def test_progress_bars_only_in_a_terminal(
@@ -571,7 +631,8 @@ def test_progress_bars_only_in_a_terminal(
     seen = {}
 
     def fake_fit_predict(self, X, y=None):
-        seen["verbose"] = self.verbose
+        callbacks = self.callbacks or []
+        seen["progress"] = any(isinstance(cb, ProgressBar) for cb in callbacks)
         seen["random_state"] = self.random_state
         raise ValueError("stop here")
 
@@ -583,7 +644,7 @@ def test_progress_bars_only_in_a_terminal(
         capsys,
     )
     assert (status, err) == (2, "skdec: error: stop here\n")
-    assert seen["verbose"] == expected
+    assert seen["progress"] == expected
     assert seen["random_state"] == 0
 
 
@@ -622,7 +683,7 @@ def test_demo_quick_trains_the_small_network(monkeypatch, capsys):
     monkeypatch.setattr(skdec._cli, "QUICK_DEMO_PARAMS", shorter)
     status, out, err = run(["demo", "--quick"], capsys)
     assert status == 0, err
-    assert "hidden_dims=(256, 64)" in out
+    assert "module__hidden_dims=(256, 64)" in out
     assert "pretrain_epochs=2" in out
     assert out.splitlines()[-1].startswith("DEC ")
     assert "(seconds on a CPU)" in err
@@ -682,7 +743,7 @@ def test_a_model_with_a_users_network_is_refused_clearly(data_files, blobs, caps
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dec = DECClusterer(3, **TINY, module=TinyAutoencoder, random_state=0)
+        dec = DECClusterer(3, **TINY_FIT, module=TinyAutoencoder, random_state=0)
         dec.fit(blobs[0]).save(data_files / "user.skdec")
     status, _, err = run(
         ["predict", data_files / "user.skdec", data_files / "X.npy"], capsys
@@ -692,9 +753,11 @@ def test_a_model_with_a_users_network_is_refused_clearly(data_files, blobs, caps
 
 
 def test_code_parameters_are_not_options():
-    # callbacks (and a user's module) are Python objects: no command line
-    # option can give them.
+    # callbacks and a user's module are Python objects: no command line
+    # option can give them. --module names a built-in network only.
     fit = build_parser()._subparsers._group_actions[0].choices["fit"]
     options = {option for action in fit._actions for option in action.option_strings}
-    assert "--callbacks" not in options and "--module" not in options
-    assert "--n-clusters" in options
+    assert "--callbacks" not in options
+    assert "--module" in options and "--n-clusters" in options
+    (module,) = [a for a in fit._actions if "--module" in a.option_strings]
+    assert module.metavar == "StackedAutoencoder|ConvAutoencoder"

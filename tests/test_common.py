@@ -4,7 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdec import DECClusterer
 
-from .conftest import TINY, TinyAutoencoder, tiny_estimators
+from .conftest import TINY, TINY_FIT, TinyAutoencoder, tiny_estimators
 
 # scikit-learn's sparse checks read ``classifier_tags.multi_class`` whenever
 # an estimator has predict_proba, and a clusterer has no classifier tags, so
@@ -18,16 +18,9 @@ EXPECTED_FAILED_CHECKS = {
     "check_estimator_sparse_array": _SPARSE_CHECK_REASON,
     "check_estimator_sparse_matrix": _SPARSE_CHECK_REASON,
 }
-# DEC and IDEC take module__<name> parameters for the user's module through
-# **kwargs (skorch's convention): get_params and set_params treat them as
-# parameters, but __init__'s signature cannot list them.
-_KWARGS_CHECKS = {
-    # It passes a parameter literally named "kwargs", which is none.
-    "check_do_not_raise_errors_in_init_or_set_params": (
-        "the check passes the signature's **kwargs as a parameter named "
-        "'kwargs'; only module__<name> keyword arguments are parameters"
-    ),
-}
+# Every estimator takes module__<name> parameters for its module through
+# **module__params (skorch's convention): get_params and set_params treat
+# them as parameters, but __init__'s signature cannot list them.
 _MODULE_PARAMS_CHECKS = {
     "check_no_attributes_set_in_init": (
         "module__<name> parameters are stored by __init__ but are not in its "
@@ -38,8 +31,6 @@ _MODULE_PARAMS_CHECKS = {
 
 def _expected_failed_checks(estimator):
     checks = dict(EXPECTED_FAILED_CHECKS)
-    if "module" in estimator.get_params():
-        checks.update(_KWARGS_CHECKS)
     if any(name.startswith("module__") for name in estimator.get_params()):
         checks.update(_MODULE_PARAMS_CHECKS)
     return checks
@@ -51,7 +42,9 @@ def _expected_failed_checks(estimator):
         # The default pretraining optimiser too (TINY's narrow net uses Adam).
         DECClusterer(**{**TINY, "pretrain_optimizer": "sgd"}, random_state=0),
         # A user's network, with a module__ parameter.
-        DECClusterer(**TINY, module=TinyAutoencoder, module__width=8, random_state=0),
+        DECClusterer(
+            **TINY_FIT, module=TinyAutoencoder, module__width=8, random_state=0
+        ),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

@@ -21,17 +21,23 @@ from threadpoolctl import threadpool_limits
 from skdec import DECClusterer, _nn, _train
 from skdec._distributed import LocalComm
 from skdec._hooks import Hooks
+from skdec.callbacks import ProgressBar
 from skdec.metrics import accuracy_scorer, ari_scorer, nmi_scorer, silhouette_scorer
 
 from .conftest import TINY
 
 
 def _fit(X, **params):
+    params = {**TINY, "n_clusters": 3, "random_state": 0, **params}
+    # TINY's settings that these params leave unused would be warned about.
+    if params["max_iter"] == 0:
+        params["update_interval"] = 30  # no clustering stage
+    init = params.get("init", "kmeans")
+    if not isinstance(init, str) or init == "manifold":
+        params["n_init"] = 20  # no k-means restarts
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return DECClusterer(
-            **{**TINY, "n_clusters": 3, "random_state": 0, **params}
-        ).fit(X)
+        return DECClusterer(**params).fit(X)
 
 
 def test_well_separated_clusters_are_found(blobs):
@@ -72,7 +78,7 @@ def test_global_random_states_are_untouched(blobs):
 
 def test_transform_is_the_embedding(blobs):
     X, _ = blobs
-    dec = _fit(X, latent_dim=4)
+    dec = _fit(X, module__latent_dim=4)
     Z = dec.transform(X)
     assert Z.shape == (len(X), 4)
     assert Z.dtype == np.float32
@@ -107,12 +113,17 @@ def test_convergence_warning_when_max_iter_is_reached(blobs):
 
 
 @pytest.mark.parametrize(
-    "pretrain, n_records",
-    [("layerwise", (2 + 1) * 3), ("end_to_end", 3), (None, 0)],
+    "params, n_records",
+    [
+        ({"module__layerwise_dropout": 0.2, "pretrain_epochs": 3}, (2 + 1) * 3),
+        ({"pretrain_epochs": 3}, 3),
+        ({"pretrain_epochs": 0, "pretrain_optimizer": "auto"}, 0),
+    ],
+    ids=["layerwise", "end_to_end", "none"],
 )
-def test_history_records_each_stage(blobs, pretrain, n_records):
+def test_history_records_each_stage(blobs, params, n_records):
     X, _ = blobs
-    dec = _fit(X, pretrain=pretrain, pretrain_epochs=3)
+    dec = _fit(X, **params)
     pre = [r for r in dec.history_ if r["stage"].startswith("pretrain")]
     assert len(pre) == n_records
     # Pretraining, one k-means start, then the clustering stage's refreshes.
@@ -128,20 +139,26 @@ def test_history_records_each_stage(blobs, pretrain, n_records):
 
 def test_layerwise_pretraining_reduces_reconstruction_loss(blobs):
     X, _ = blobs
-    dec = _fit(X, pretrain="layerwise", pretrain_epochs=15, hidden_dims=(32, 16))
+    dec = _fit(
+        X,
+        module__layerwise_dropout=0.2,
+        module__hidden_dims=(32, 16),
+        pretrain_epochs=15,
+    )
     for stage in ("pretrain_layer_0", "pretrain_layer_1", "pretrain_finetune"):
         losses = [r["loss"] for r in dec.history_ if r["stage"] == stage]
         assert len(losses) == 15
         assert losses[-1] < losses[0]
 
 
-def test_verbose_controls_progress_output(blobs, capsys):
+def test_progress_bars_are_a_callback(blobs, capsys):
     X, _ = blobs
-    _fit(X, verbose=0)
+    _fit(X)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
-    _fit(X, verbose=1)
-    assert "clustering" in capsys.readouterr().err
+    _fit(X, callbacks=[ProgressBar()])
+    err = capsys.readouterr().err
+    assert "pretrain_end_to_end" in err and "clustering" in err
 
 
 def test_score_is_the_silhouette_in_the_embedding(blobs):
@@ -233,15 +250,15 @@ def test_n_clusters_auto_finds_the_true_number():
     X = MinMaxScaler().fit_transform(X)
     dec = _fit(
         X,
-        n_clusters="auto",
-        n_clusters_range=(2, 7),
-        latent_dim=3,
+        n_clusters=range(2, 8),
+        module__latent_dim=3,
         pretrain_epochs=200,
         batch_size=64,
         pretrain_batch_size=64,
     )
     assert dec.n_clusters_ == 4
     np.testing.assert_array_equal(dec.n_clusters_candidates_, [2, 3, 4, 5, 6, 7])
+    assert dec.n_clusters_rule_ in ("density", "silhouette")
     # The default criterion scores by the silhouette: largest at the chosen k.
     assert dec.n_clusters_scores_.argmax() == 2
     assert dec.cluster_centers_.shape[0] == 4
@@ -259,9 +276,8 @@ def test_n_clusters_auto_is_the_same_with_one_and_two_threads(blobs):
                 fits.append(
                     _fit(
                         X,
-                        n_clusters="auto",
-                        n_clusters_range=(2, 6),
-                        hidden_dims=(128,),
+                        n_clusters=range(2, 7),
+                        module__hidden_dims=(128,),
                         pretrain_epochs=60,
                     )
                 )
@@ -278,26 +294,22 @@ def test_n_clusters_auto_is_the_same_with_one_and_two_threads(blobs):
     )
 
 
-def test_n_clusters_criterion_is_the_one_used(blobs):
+def test_n_clusters_search_names_the_criterion_used(blobs):
     X, _ = blobs
 
     def scores(criterion):
-        dec = _fit(
-            X,
-            n_clusters="auto",
-            n_clusters_range=(2, 4),
-            n_clusters_criterion=criterion,
-        )
-        # Both criteria are largest at the chosen k.
+        dec = _fit(X, n_clusters=range(2, 5), n_clusters_search=criterion)
+        # Both criteria are largest at the chosen k, and decided it.
         assert dec.n_clusters_scores_.argmax() == dec.n_clusters_ - 2
+        assert dec.n_clusters_rule_ == criterion
         return dec.n_clusters_scores_
 
     silhouette, calinski_harabasz = scores("silhouette"), scores("calinski_harabasz")
     # Same fit up to the criterion: only the scores' kind differs.
     assert np.all(np.abs(silhouette) <= 1)
     assert np.all(calinski_harabasz > 1)
-    with pytest.raises(InvalidParameterError, match="n_clusters_criterion"):
-        _fit(X, n_clusters="auto", n_clusters_criterion="gap")
+    with pytest.raises(InvalidParameterError, match="n_clusters_search"):
+        _fit(X, n_clusters="auto", n_clusters_search="gap")
 
 
 def test_fixed_n_clusters_records_itself_as_the_only_candidate(blobs):
@@ -308,22 +320,38 @@ def test_fixed_n_clusters_records_itself_as_the_only_candidate(blobs):
     assert np.isnan(dec.n_clusters_scores_).all()
     assert dec.n_clusters_restart_scores_.shape == (1, 1)
     np.testing.assert_array_equal(dec.n_clusters_votes_, [1])
+    assert dec.n_clusters_rule_ == "n_clusters"
 
 
 @pytest.mark.parametrize(
-    "bad, error",
+    "bad, error, message",
     [
-        ((1, 5), ValueError),
-        ((5, 3), ValueError),
-        ((2, 500), ValueError),
-        ((2.5, 4), TypeError),
-        (7, ValueError),
+        ([1, 5], ValueError, r"n_clusters.*\[2, n_samples - 1\]"),
+        ([2, 500], ValueError, r"n_clusters.*got 500"),
+        ([2.5, 4], TypeError, "n_clusters.*integers"),
+        ([], ValueError, "n_clusters.*at least one"),
+        ("auto", ValueError, "n_clusters='auto' tries 2 to 20.*n_samples=20"),
     ],
 )
-def test_n_clusters_range_is_validated(blobs, bad, error):
+def test_n_clusters_candidates_are_validated(blobs, bad, error, message):
     X, _ = blobs
-    with pytest.raises(error, match="n_clusters_range"):
-        _fit(X, n_clusters="auto", n_clusters_range=bad)
+    with pytest.raises(error, match=message):
+        _fit(X[:20], n_clusters=bad)
+
+
+def test_candidates_are_resolved_once_per_fit(blobs, monkeypatch):
+    from skdec import _dec_base
+
+    calls = []
+    resolve = _dec_base.resolve_candidates
+
+    def counted(*args):
+        calls.append(args)
+        return resolve(*args)
+
+    monkeypatch.setattr(_dec_base, "resolve_candidates", counted)
+    _fit(blobs[0], n_clusters=range(2, 5))
+    assert len(calls) == 1
 
 
 @pytest.mark.parametrize("scale", [0.5, 5.0])
@@ -348,7 +376,9 @@ def test_embedding_scale_none_keeps_the_learned_scale(blobs):
 
 def test_sgd_pretraining_learns_to_reconstruct(blobs):
     X, _ = blobs
-    dec = _fit(X, pretrain_optimizer="sgd", hidden_dims=(64,), pretrain_epochs=30)
+    dec = _fit(
+        X, pretrain_optimizer="sgd", module__hidden_dims=(64,), pretrain_epochs=30
+    )
     losses = [r["loss"] for r in dec.history_ if r["stage"] == "pretrain_end_to_end"]
     assert len(losses) == 30
     assert losses[-1] < 0.5 * losses[0]
@@ -363,8 +393,8 @@ def test_auto_sgd_rate_adapts_to_the_data_scale():
     X = 2 * (X - X.mean(axis=0)) / X.std(axis=0)
     params = dict(
         n_clusters=3,
-        hidden_dims=(128, 128),
-        latent_dim=2,
+        module__hidden_dims=(128, 128),
+        module__latent_dim=2,
         pretrain_optimizer="sgd",
         pretrain_epochs=50,
         max_iter=0,
@@ -433,7 +463,12 @@ def test_plateau_ends_only_when_the_best_loss_stops_falling():
 def test_auto_epochs_stop_where_the_loss_levels_off():
     # Noise that a 2-d code cannot reconstruct: the loss levels off early.
     X = np.random.default_rng(0).random((200, 10), dtype=np.float32)
-    params = dict(hidden_dims=(16,), latent_dim=2, pretrain_batch_size=2, max_iter=0)
+    params = dict(
+        module__hidden_dims=(16,),
+        module__latent_dim=2,
+        pretrain_batch_size=2,
+        max_iter=0,
+    )
     auto = _fit(X, pretrain_epochs="auto", **params)
     stage = [r for r in auto.history_ if r["stage"] == "pretrain_end_to_end"]
     assert len(stage) < 200 and stage[-1].get("plateau") is True
@@ -457,7 +492,8 @@ def test_pretraining_uses_pretrain_batch_size_alone(blobs):
     X, _ = blobs
     params = dict(pretrain_epochs=3, max_iter=0)
     base = _fit(X, **params).transform(X)
-    other_clustering_batch = _fit(X, batch_size=16, **params).transform(X)
+    with pytest.warns(UserWarning, match="batch_size not used: max_iter=0"):
+        other_clustering_batch = _fit(X, batch_size=16, **params).transform(X)
     other_pretrain_batch = _fit(X, pretrain_batch_size=16, **params).transform(X)
     np.testing.assert_array_equal(base, other_clustering_batch)
     assert not np.allclose(base, other_pretrain_batch)
@@ -495,7 +531,7 @@ def test_init_array_is_not_modified_by_fit(blobs, dtype):
     ],
 )
 def test_init_array_is_checked_before_training(blobs, init, params, message):
-    dec = DECClusterer(**{**TINY, "n_clusters": 3, **params}, init=init)
+    dec = DECClusterer(**{**TINY, "n_clusters": 3, "n_init": 20, **params}, init=init)
     with pytest.raises(ValueError, match=message):
         dec.fit(blobs[0])
 
@@ -517,7 +553,8 @@ def test_manifold_init_keeps_the_thread_count_and_its_warnings(blobs):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             DECClusterer(
-                **{**TINY, "n_clusters": 3, "random_state": 0}, init="manifold"
+                **{**TINY, "n_clusters": 3, "n_init": 20, "random_state": 0},
+                init="manifold",
             ).fit(blobs[0])
         assert torch.get_num_threads() == 1
     finally:
@@ -568,7 +605,7 @@ def test_start_target_is_learned_before_dec_takes_over(blobs):
     X, y = blobs
     X = torch.from_numpy(X)
     autoencoder = _nn.StackedAutoencoder(
-        (6, 16, 2), generator=torch.Generator().manual_seed(0)
+        6, (16,), 2, generator=torch.Generator().manual_seed(0)
     )
     module = _nn.DECModule(autoencoder, torch.zeros(3, 2) + torch.eye(3, 2))
     start_target = torch.eye(3)[torch.as_tensor(y)]

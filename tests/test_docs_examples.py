@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "skdec.datasets",
     "skdec.plotting",
     "skdec.callbacks",
+    "skdec.networks",
     "skdec.anndata",
 ]
 

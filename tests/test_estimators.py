@@ -93,7 +93,7 @@ def test_too_few_samples_is_refused(estimator):
 
 
 def test_bad_widths_are_refused(estimator, blobs_module):
-    estimator.set_params(hidden_dims=(16, 0))
+    estimator.set_params(module__hidden_dims=(16, 0))
     with pytest.raises(ValueError, match="hidden_dims must contain positive widths"):
         estimator.fit(blobs_module[0])
 

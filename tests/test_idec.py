@@ -60,5 +60,5 @@ def test_idec_takes_every_dec_parameter():
     differing = {k for k in dec if dec[k] != idec[k]}
     assert differing == {"learning_rate"}
     assert idec["learning_rate"] == 0.1
-    picked = IDECClusterer(n_clusters_criterion="silhouette").get_params()
-    assert picked["n_clusters_criterion"] == "silhouette"
+    picked = IDECClusterer(n_clusters_search="silhouette").get_params()
+    assert picked["n_clusters_search"] == "silhouette"

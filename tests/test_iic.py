@@ -19,6 +19,7 @@ from skdec._perturb import (
     affine_theta,
     warp_images,
 )
+from skdec.callbacks import ProgressBar
 
 from .conftest import TINY_IIC as TINY
 
@@ -331,8 +332,8 @@ def test_module_config_rebuilds_the_same_state_keys(fitted, digits):
     X, _ = digits
     image_iic = IICClusterer(
         n_clusters=3,
-        image_shape=(8, 8),
-        conv_channels=(4,),
+        module__image_shape=(8, 8),
+        module__conv_channels=(4,),
         **{**FAST, "max_epochs": 1},
         random_state=0,
     ).fit(X)
@@ -361,8 +362,8 @@ def test_images_use_a_convolutional_backbone(digits, image_shape):
     X, _ = digits
     iic = IICClusterer(
         n_clusters=4,
-        image_shape=image_shape,
-        conv_channels=(4, 8),
+        module__image_shape=image_shape,
+        module__conv_channels=(4, 8),
         **{**FAST, "max_epochs": 1},
         random_state=0,
     ).fit(X)
@@ -377,9 +378,21 @@ def test_images_use_a_convolutional_backbone(digits, image_shape):
 def test_image_shape_must_match_n_features(digits):
     X, _ = digits
     with pytest.raises(ValueError, match="holds 49 values but X has 64"):
-        IICClusterer(image_shape=(7, 7), **FAST).fit(X)
+        IICClusterer(module__image_shape=(7, 7), **FAST).fit(X)
     with pytest.raises(ValueError, match="image_shape must be"):
-        IICClusterer(image_shape=(64,), **FAST).fit(X)
+        IICClusterer(module__image_shape=(64,), **FAST).fit(X)
+
+
+def test_images_get_the_image_perturbation(digits):
+    X, _ = digits
+    iic = IICClusterer(
+        n_clusters=3, module__image_shape=(8, 8), **{**FAST, "max_epochs": 0}
+    ).fit(X)
+    assert isinstance(iic._perturbation(iic.module_.backbone), ImagePerturbation)
+    vectors = IICClusterer(n_clusters=3, **{**FAST, "max_epochs": 0}).fit(X)
+    assert isinstance(
+        vectors._perturbation(vectors.module_.backbone), VectorPerturbation
+    )
 
 
 # -- parameters and callables -----------------------------------------------
@@ -416,9 +429,13 @@ def test_perturbation_with_wrong_output_is_rejected(fitted, bad_output):
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        ({"hidden_dims": (8, 0)}, ValueError, "hidden_dims must contain positive"),
-        ({"hidden_dims": (8, 2.5)}, TypeError, "hidden_dims must contain integers"),
-        ({"conv_channels": 3}, Exception, "conv_channels"),
+        ({"module__hidden_dims": (8, 0)}, ValueError, "hidden_dims must contain posit"),
+        ({"module__hidden_dims": (8, 2.5)}, TypeError, "hidden_dims must contain inte"),
+        (
+            {"module__image_shape": (2, 3), "module__conv_channels": 3},
+            TypeError,
+            "conv_channels must be a sequence",
+        ),
         ({"n_heads": 0}, ValueError, "n_heads"),
         ({"batch_size": 1}, ValueError, "batch_size"),
         ({"feature_dropout": 1.0}, ValueError, "feature_dropout"),
@@ -453,7 +470,8 @@ def test_interrupted_fit_keeps_the_previous_fit(fitted):
     assert iic.n_features_in_ == X.shape[1]
 
 
-def test_verbose_shows_progress(fitted, capsys):
+def test_progress_bar_callback_shows_progress(fitted, capsys):
     X, _, _ = fitted
-    IICClusterer(n_clusters=3, **{**FAST, "max_epochs": 1}, verbose=1).fit(X)
+    bar = ProgressBar()
+    IICClusterer(n_clusters=3, **{**FAST, "max_epochs": 1}, callbacks=[bar]).fit(X)
     assert "IIC" in capsys.readouterr().err

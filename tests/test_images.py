@@ -9,17 +9,18 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from skdec import DECClusterer, IDECClusterer
-from skdec._conv_nn import ConvAutoencoder
 from skdec._distributed import LocalComm
 from skdec._hooks import Hooks
 from skdec._nn import DECModule
 from skdec._train import pretrain, train_clustering
+from skdec.networks import ConvAutoencoder
 
 # A small convolutional network: a fit on 300 digits takes about a second.
 TINY_CONV = dict(
-    image_shape=(8, 8),
-    conv_channels=(4, 8),
-    latent_dim=4,
+    module=ConvAutoencoder,
+    module__image_shape=(8, 8),
+    module__conv_channels=(4, 8),
+    module__latent_dim=4,
     pretrain_optimizer="adam",
     pretrain_epochs=3,
     max_iter=20,
@@ -46,7 +47,7 @@ def _fit(estimator_class, X, **params):
 def test_conv_autoencoder_reconstructs_the_input_shape(shape):
     n_features = int(np.prod(shape))
     autoencoder = ConvAutoencoder(
-        shape, (4, 8, 16), 3, generator=torch.Generator().manual_seed(0)
+        n_features, shape, (4, 8, 16), 3, generator=torch.Generator().manual_seed(0)
     )
     x = torch.rand(5, n_features)
     assert autoencoder.encode(x).shape == (5, 3)
@@ -55,7 +56,7 @@ def test_conv_autoencoder_reconstructs_the_input_shape(shape):
 
 def test_conv_rescale_embedding_keeps_the_reconstruction():
     autoencoder = ConvAutoencoder(
-        (8, 8), (4, 8), 3, generator=torch.Generator().manual_seed(0)
+        64, (8, 8), (4, 8), 3, generator=torch.Generator().manual_seed(0)
     )
     x = torch.rand(6, 64)
     z, before = autoencoder.encode(x), autoencoder(x)
@@ -65,19 +66,29 @@ def test_conv_rescale_embedding_keeps_the_reconstruction():
 
 
 @pytest.mark.parametrize("estimator_class", [DECClusterer, IDECClusterer])
-def test_image_shape_gives_a_convolutional_autoencoder(estimator_class, digits):
+def test_conv_autoencoder_is_a_module_class(estimator_class, digits):
     X, _ = digits
     model = _fit(estimator_class, X)
     autoencoder = model.module_.autoencoder
     assert isinstance(autoencoder, ConvAutoencoder)
-    assert autoencoder.image_shape == (8, 8) and autoencoder.channels == (4, 8)
+    assert autoencoder.image_shape == (8, 8) and autoencoder.conv_channels == (4, 8)
     assert model.transform(X).shape == (300, 4)
     np.testing.assert_array_equal(model.predict(X), model.labels_)
 
 
-def test_conv_channels_none_keeps_the_dense_autoencoder(digits):
+def test_augment_with_the_dense_autoencoder(digits):
     X, _ = digits
-    model = _fit(DECClusterer, X, conv_channels=None, hidden_dims=(16,))
+    params = {k: v for k, v in TINY_CONV.items() if not k.startswith("module")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = DECClusterer(
+            10,
+            **params,
+            module__hidden_dims=(16,),
+            module__latent_dim=4,
+            augment=(8, 8),
+            random_state=0,
+        ).fit(X)
     assert not isinstance(model.module_.autoencoder, ConvAutoencoder)
     assert model.module_.autoencoder.dims == (64, 16, 4)
 
@@ -88,6 +99,9 @@ def test_conv_model_round_trips_through_save(digits, tmp_path):
     model.save(tmp_path / "conv.skdec")
     loaded = DECClusterer.load(tmp_path / "conv.skdec")
     assert isinstance(loaded.module_.autoencoder, ConvAutoencoder)
+    # The file names skdec's class; loading maps the name, imports nothing.
+    assert loaded.module is ConvAutoencoder
+    assert loaded.get_params()["module__image_shape"] == (8, 8)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
@@ -101,12 +115,16 @@ def test_conv_fit_is_deterministic(digits):
 @pytest.mark.parametrize(
     ("params", "error", "message"),
     [
-        ({"image_shape": (8, 9)}, ValueError, "holds 72 values but X has 64"),
-        ({"image_shape": (64,)}, ValueError, r"\(H, W\) or \(C, H, W\)"),
-        ({"image_shape": None, "augment": True}, ValueError, "give their image_shape"),
-        ({"conv_channels": ()}, ValueError, "at least one width"),
-        ({"conv_channels": (4, 0)}, ValueError, "positive widths"),
-        ({"pretrain": "layerwise"}, ValueError, "pretrains 'end_to_end'"),
+        ({"module__image_shape": (8, 9)}, ValueError, "holds 72 values but X has 64"),
+        ({"module__image_shape": (64,)}, ValueError, r"\(H, W\) or \(C, H, W\)"),
+        ({"augment": (8, 9)}, ValueError, "augment=.8, 9. holds 72 values"),
+        ({"module__conv_channels": ()}, ValueError, "at least one width"),
+        ({"module__conv_channels": (4, 0)}, ValueError, "positive widths"),
+        (
+            {"module__layerwise_dropout": 0.2},
+            TypeError,
+            "ConvAutoencoder.*unexpected keyword argument 'layerwise_dropout'",
+        ),
     ],
 )
 def test_image_parameters_are_checked_before_training(digits, params, error, message):
@@ -123,21 +141,19 @@ def test_identity_augmentation_changes_nothing():
 
     def losses(augment):
         autoencoder = ConvAutoencoder(
-            (8, 8), (4,), 3, generator=torch.Generator().manual_seed(0)
+            64, (8, 8), (4,), 3, generator=torch.Generator().manual_seed(0)
         )
         hooks = Hooks(None, None, LocalComm())
         pretrain(
             autoencoder,
             X,
-            method="end_to_end",
+            layerwise_dropout=None,
             epochs=2,
             batch_size=32,
             learning_rate=1e-3,
             optimizer="adam",
-            dropout=0.0,
             generator=torch.Generator().manual_seed(1),
             device=torch.device("cpu"),
-            progress=False,
             comm=LocalComm(),
             hooks=hooks,
             augment=augment,
@@ -156,7 +172,7 @@ def test_augmentation_is_applied_to_every_training_batch():
         return x.flip(1)
 
     autoencoder = ConvAutoencoder(
-        (8, 8), (4,), 3, generator=torch.Generator().manual_seed(0)
+        64, (8, 8), (4,), 3, generator=torch.Generator().manual_seed(0)
     )
     common = dict(
         batch_size=32,
@@ -168,12 +184,10 @@ def test_augmentation_is_applied_to_every_training_batch():
     pretrain(
         autoencoder,
         X,
-        method="end_to_end",
+        layerwise_dropout=None,
         epochs=2,
         learning_rate=1e-3,
         optimizer="adam",
-        dropout=0.0,
-        progress=False,
         augment=spy,
         **common,
     )
@@ -199,8 +213,8 @@ def test_augmentation_is_applied_to_every_training_batch():
 def test_augment_changes_the_fit_and_stays_seeded(digits):
     X, _ = digits
     plain = _fit(DECClusterer, X)
-    augmented = _fit(DECClusterer, X, augment=True)
-    again = _fit(DECClusterer, X, augment=True)
+    augmented = _fit(DECClusterer, X, augment=(8, 8))
+    again = _fit(DECClusterer, X, augment=(8, 8))
 
     def pretrain_losses(model):
         return [r["loss"] for r in model.history_ if r["stage"].startswith("pretrain")]

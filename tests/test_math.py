@@ -89,7 +89,7 @@ def test_kl_divergence_matches_numpy():
 
 def test_rescale_embedding_keeps_the_reconstruction():
     autoencoder = StackedAutoencoder(
-        (6, 8, 3), generator=torch.Generator().manual_seed(0)
+        6, (8,), 3, generator=torch.Generator().manual_seed(0)
     )
     x = torch.rand(20, 6, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():

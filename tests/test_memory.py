@@ -25,7 +25,7 @@ from skdec import DECClusterer, IDECClusterer
 from skdec._data import RowSource
 from skdec._memory import fingerprint
 
-from .conftest import TINY, TinyAutoencoder
+from .conftest import TINY, TINY_FIT, TinyAutoencoder
 
 
 class CountPretraining:
@@ -51,7 +51,9 @@ def _fit(estimator, X, *, callbacks=None):
 
 
 def _dec(cls=DECClusterer, n_clusters=3, **params):
-    return cls(n_clusters, **{**TINY, "random_state": 0, **params})
+    # A user's module takes none of the built-in network's parameters.
+    tiny = TINY_FIT if "module" in params else TINY
+    return cls(n_clusters, **{**tiny, "random_state": 0, **params})
 
 
 def _entries(folder):
@@ -105,7 +107,7 @@ def test_clustering_parameters_share_one_pretraining(blobs, tmp_path, count):
     X, _ = blobs
     _fit(_dec(memory=str(tmp_path)), X, callbacks=[count()])
     other = dict(n_clusters=4, max_iter=10, tol=0.01, n_init=1, alpha=2.0)
-    other.update(batch_size=32, learning_rate=0.05, embedding_scale=2.0, verbose=0)
+    other.update(batch_size=32, learning_rate=0.05, embedding_scale=2.0, device="cpu")
     hit = _fit(_dec(memory=str(tmp_path), **other), X, callbacks=[count()])
     # IDEC pretrains as DEC does: it loads DEC's entry.
     idec = _fit(_dec(IDECClusterer, 4, memory=str(tmp_path)), X, callbacks=[count()])
@@ -119,11 +121,12 @@ def test_clustering_parameters_share_one_pretraining(blobs, tmp_path, count):
     "change",
     [
         {"pretrain_epochs": 4},
-        {"hidden_dims": (8,)},
-        {"latent_dim": 3},
+        {"module__hidden_dims": (8,)},
+        {"module__latent_dim": 3},
         {"pretrain_learning_rate": 0.01},
         {"pretrain_batch_size": 64},
-        {"pretrain": "layerwise"},
+        {"module__layerwise_dropout": 0.2},
+        {"augment": (2, 3)},
         {"random_state": 1},
         {"module": TinyAutoencoder},
     ],

@@ -402,8 +402,8 @@ def test_silhouette_scorer_grid_search_without_labels():
     )
     X = MinMaxScaler().fit_transform(X).astype(np.float32)
     dec = DECClusterer(
-        hidden_dims=(16,),
-        latent_dim=2,
+        module__hidden_dims=(16,),
+        module__latent_dim=2,
         pretrain_epochs=10,
         max_iter=30,
         n_init=2,

@@ -21,9 +21,10 @@ from skdec._base import _seed
 from skdec._nn import StackedAutoencoder
 
 from .conftest import TINY, TINY_IIC, TinyAutoencoder
+from .conftest import TINY_FIT as FIT
 
-# TINY without the built-in network's own parameters.
-FIT = {k: v for k, v in TINY.items() if k not in ("hidden_dims", "latent_dim")}
+# FIT for a network used as it is: no pretraining settings to ignore.
+AS_IS = {k: v for k, v in FIT.items() if not k.startswith("pretrain")}
 
 
 class EncoderOnly(nn.Module):
@@ -106,7 +107,7 @@ def test_an_instance_is_copied_and_never_changed(blobs):
 @pytest.mark.parametrize("cls", [DECClusterer, IDECClusterer])
 def test_a_pretrained_network_skips_pretraining(cls, blobs):
     X, _ = blobs
-    params = {**FIT, "pretrain_epochs": 0, "random_state": 0}
+    params = {**AS_IS, "pretrain_epochs": 0, "random_state": 0}
     est = _quiet_fit(cls(3, **params, module=TinyAutoencoder(X.shape[1])), X)
     stages = {record["stage"] for record in est.history_}
     assert not [s for s in stages if s.startswith("pretrain")]
@@ -116,7 +117,7 @@ def test_a_pretrained_network_skips_pretraining(cls, blobs):
 def test_dec_clusters_an_encoder_without_a_decoder(blobs):
     X, y = blobs
     encoder = EncoderOnly(X.shape[1])
-    params = {**FIT, "pretrain_epochs": 0}
+    params = {**AS_IS, "pretrain_epochs": 0}
     est = DECClusterer(3, **params, module=encoder, random_state=0)
     _quiet_fit(est, X)
     assert est.predict(X).shape == (len(X),)
@@ -126,7 +127,11 @@ def test_dec_clusters_an_encoder_without_a_decoder(blobs):
     ("cls", "params", "message"),
     [
         (DECClusterer, {}, "no method decode.*pretrain_epochs=0"),
-        (IDECClusterer, {"pretrain_epochs": 0}, "no method decode"),
+        (
+            IDECClusterer,
+            {"pretrain_epochs": 0, "pretrain_optimizer": "auto"},
+            "no method decode",
+        ),
     ],
 )
 def test_a_missing_decoder_is_named_before_training(blobs, cls, params, message):
@@ -142,8 +147,32 @@ def test_a_missing_decoder_is_named_before_training(blobs, cls, params, message)
     [
         (nn.Linear(6, 2), {}, TypeError, "no method encode"),
         (lambda x: x, {}, TypeError, "torch.nn.Module subclass or instance"),
-        (TinyAutoencoder, {"pretrain": "layerwise"}, ValueError, "layerwise"),
-        (TinyAutoencoder, {"init": np.zeros((3, 5))}, ValueError, r"\(3, 2\)"),
+        (
+            TinyAutoencoder,
+            {"init": np.zeros((3, 5)), "n_init": 20},
+            ValueError,
+            r"\(3, 2\)",
+        ),
+        # Layer-wise pretraining is the built-in network's: a user's class
+        # has no such parameter, and says so before any training.
+        (
+            TinyAutoencoder,
+            {"module__layerwise_dropout": 0.2},
+            TypeError,
+            r"module=TinyAutoencoder could not be built.*layerwise_dropout",
+        ),
+        (
+            TinyAutoencoder,
+            {"module__widht": 4},
+            TypeError,
+            r"TinyAutoencoder\(n_features=6, widht=4\).*module__<name>",
+        ),
+        (
+            TinyAutoencoder(6),
+            {"module__width": 4},
+            ValueError,
+            "module__width would be ignored.*instance of TinyAutoencoder",
+        ),
     ],
 )
 def test_bad_modules_are_refused_clearly(blobs, module, params, error, message):
@@ -204,7 +233,9 @@ def test_a_copy_of_the_built_in_network_gives_the_same_labels(cls, blobs):
     # The weights the built-in network starts from: the first seed drawn.
     seed = _seed(check_random_state(0))
     reference = StackedAutoencoder(
-        (X.shape[1], *TINY["hidden_dims"], TINY["latent_dim"]),
+        X.shape[1],
+        TINY["module__hidden_dims"],
+        TINY["module__latent_dim"],
         generator=torch.Generator().manual_seed(seed),
     )
     user = _quiet_fit(cls(3, **FIT, module=Mirror(reference), random_state=0), X)
@@ -214,7 +245,7 @@ def test_a_copy_of_the_built_in_network_gives_the_same_labels(cls, blobs):
 
 def test_without_rescale_embedding_the_embedding_is_scaled_outside(blobs):
     X, _ = blobs
-    params = {**FIT, "max_iter": 0}
+    params = {**FIT, "max_iter": 0, "update_interval": 30}
     est = _quiet_fit(
         DECClusterer(3, **params, module=TinyAutoencoder, random_state=0), X
     )
@@ -230,7 +261,7 @@ def test_without_rescale_embedding_the_embedding_is_scaled_outside(blobs):
 def test_auto_n_clusters_sparse_and_memmap_input(blobs, tmp_path):
     X, _ = blobs
     params = {**FIT, "module": TinyAutoencoder, "random_state": 0}
-    auto = _quiet_fit(DECClusterer("auto", n_clusters_range=(2, 4), **params), X)
+    auto = _quiet_fit(DECClusterer(range(2, 5), **params), X)
     assert 2 <= auto.n_clusters_ <= 4
     dense = _quiet_fit(DECClusterer(3, **params), X)
     sparse = _quiet_fit(DECClusterer(3, **params), sp.csr_matrix(X))
@@ -278,14 +309,47 @@ def test_loading_without_the_module_says_what_to_pass(saved):
         DECClusterer.load(path, module=TinyAutoencoder(X.shape[1], width=3))
 
 
-def test_iic_load_takes_no_module(blobs, tmp_path):
+def test_a_model_of_a_built_in_network_loads_without_module(blobs, tmp_path):
     X, _ = blobs
     iic = IICClusterer(3, **{**TINY_IIC, "max_epochs": 1}, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         iic.fit(X).save(tmp_path / "iic.skdec")
-    with pytest.raises(ValueError, match="takes no module"):
+    with pytest.raises(ValueError, match="own network.*takes no module"):
         IICClusterer.load(tmp_path / "iic.skdec", module=TinyAutoencoder)
+
+
+class TinyBackbone(nn.Module):
+    """A user's IIC backbone: features ``out_dim`` wide."""
+
+    def __init__(self, n_features, width=8):
+        super().__init__()
+        self.linear = nn.Linear(n_features, width)
+        self.out_dim = width
+
+    def forward(self, x):
+        return F.relu(self.linear(x))
+
+
+def test_iic_trains_saves_and_loads_a_users_backbone(blobs, tmp_path):
+    X, _ = blobs
+    params = {**TINY_IIC, "max_epochs": 2, "random_state": 0}
+    del params["module__hidden_dims"]
+    iic = IICClusterer(3, **params, module=TinyBackbone, module__width=12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        iic.fit(X).save(tmp_path / "iic.skdec")
+    assert iic.module_.backbone.linear.out_features == 12
+    with pytest.raises(ValueError, match=r"load\(path, module=MyNetwork\)"):
+        IICClusterer.load(tmp_path / "iic.skdec")
+    loaded = IICClusterer.load(tmp_path / "iic.skdec", module=TinyBackbone)
+    np.testing.assert_array_equal(loaded.predict(X), iic.labels_)
+
+
+def test_an_iic_backbone_needs_out_dim(blobs):
+    X, _ = blobs
+    with pytest.raises(TypeError, match="has no out_dim"):
+        IICClusterer(3, module=nn.Linear(6, 4), max_epochs=1).fit(X)
 
 
 def _rewrite_metadata(path, edit):

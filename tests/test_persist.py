@@ -108,7 +108,7 @@ def test_round_trip_is_exact(fitted, saved, X):
     _assert_predicts_identically(fitted, loaded, X_new)
     _assert_predicts_identically(fitted, loaded, X_new.astype(np.float64))
     assert loaded.get_params() == fitted.get_params()
-    assert isinstance(loaded.hidden_dims, tuple)
+    assert isinstance(loaded.module__hidden_dims, tuple)
     assert loaded.history_ == fitted.history_
     assert loaded.n_iter_ == fitted.n_iter_
     assert loaded.n_features_in_ == fitted.n_features_in_
@@ -183,11 +183,22 @@ def test_loaded_estimator_can_be_cloned_and_refitted(saved, X):
 
 
 def test_array_parameter_round_trips(X, tmp_path):
-    est = DECClusterer(3, **{**TINY, "hidden_dims": np.array([16])}, random_state=0)
+    est = DECClusterer(
+        3, **{**TINY, "module__hidden_dims": np.array([16])}, random_state=0
+    )
     est.fit(X).save(tmp_path / "model.skdec")
     loaded = DECClusterer.load(tmp_path / "model.skdec")
-    assert isinstance(loaded.hidden_dims, np.ndarray)
-    np.testing.assert_array_equal(loaded.hidden_dims, [16])
+    assert isinstance(loaded.module__hidden_dims, np.ndarray)
+    np.testing.assert_array_equal(loaded.module__hidden_dims, [16])
+
+
+def test_candidates_round_trip(X, tmp_path):
+    est = DECClusterer(range(2, 5), **TINY, random_state=0).fit(X)
+    est.save(tmp_path / "model.skdec")
+    loaded = DECClusterer.load(tmp_path / "model.skdec")
+    assert loaded.n_clusters == (2, 3, 4)
+    assert loaded.n_clusters_rule_ == est.n_clusters_rule_
+    _assert_predicts_identically(est, loaded, X)
     _assert_predicts_identically(est, loaded, X)
 
 
@@ -434,6 +445,14 @@ def _future_version(arrays, metadata):
     metadata["format_version"] = FORMAT_VERSION + 1
 
 
+def _past_version(arrays, metadata):
+    metadata["format_version"] = FORMAT_VERSION - 1
+
+
+def _unknown_network(arrays, metadata):
+    metadata["network"] = "subprocess.Popen"
+
+
 def _other_format(arrays, metadata):
     metadata["format"] = "something-else"
 
@@ -443,7 +462,7 @@ def _bad_parameter(arrays, metadata):
 
 
 def _non_string_names(arrays, metadata):
-    metadata["tuple_params"] = [["hidden_dims"]]
+    metadata["tuple_params"] = [["module__hidden_dims"]]
 
 
 def _unknown_parameter(arrays, metadata):
@@ -498,6 +517,8 @@ TAMPERINGS = [
     (_float64_weight, "'centroids' has dtype float64"),
     (_other_class, "IDECClusterer model; load it with IDECClusterer.load"),
     (_future_version, "upgrade skdec"),
+    (_past_version, "development version.*fit the model again"),
+    (_unknown_network, "names the network 'subprocess.Popen', which is not one of"),
     (_other_format, "not an skdec model file"),
     (_bad_parameter, "invalid parameter: The 'n_clusters' parameter"),
     (_non_string_names, "'tuple_params' must list strings"),

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from skdec import DECClusterer, IDECClusterer, IICClusterer
+from skdec._select_k import METHODS
 from skdec.metrics import cluster_accuracy
 from skdec.plotting import (
     plot_cluster_examples,
@@ -40,14 +41,13 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     """A 2-D embedding (drawn as is) from layer-wise pretraining."""
-    return DECClusterer(n_clusters=3, **TINY, pretrain="layerwise", random_state=0).fit(
-        data[0]
-    )
+    params = {**TINY, "module__layerwise_dropout": 0.2}
+    return DECClusterer(n_clusters=3, **params, random_state=0).fit(data[0])
 
 
 @pytest.fixture(scope="module")
 def fitted_4d(data):
-    params = {**TINY, "latent_dim": 4, "max_iter": 0}
+    params = {**TINY, "module__latent_dim": 4, "max_iter": 0, "update_interval": 30}
     return DECClusterer(n_clusters=3, **params, random_state=0).fit(data[0])
 
 
@@ -134,7 +134,8 @@ def test_plot_history_draws_every_stage(fitted):
 
 
 def test_plot_history_without_pretraining_and_on_given_axes(data):
-    dec = DECClusterer(n_clusters=3, **{**TINY, "pretrain": None}, random_state=0)
+    params = {**TINY, "pretrain_epochs": 0, "pretrain_optimizer": "auto"}
+    dec = DECClusterer(n_clusters=3, **params, random_state=0)
     dec.fit(data[0])
     fig, axes = plt.subplots(3, 1)
     assert plot_history(dec, axes=axes) is fig
@@ -245,29 +246,18 @@ def test_plot_confusion_validates_labels():
 
 
 @pytest.mark.parametrize(
-    "search, criterion, ylabel",
+    "search, ylabel",
     [
-        ("clustering", "davies_bouldin", "silhouette after DEC"),
-        ("kmeans", "davies_bouldin", "davies_bouldin of k-means (lower is better)"),
-        ("kmeans", "silhouette", "silhouette of k-means (higher is better)"),
-        (
-            "kmeans",
-            "density",
-            "silhouette of k-means (votes: HDBSCAN's count, else highest)",
-        ),
+        ("clustering", "silhouette after the clustering stage"),
+        ("davies_bouldin", "Davies-Bouldin index of k-means"),
+        ("silhouette", "silhouette of k-means"),
+        ("density", "silhouette of k-means"),
     ],
 )
-def test_plot_n_clusters_draws_every_candidate_and_the_choice(
-    data, search, criterion, ylabel
-):
+def test_plot_n_clusters_draws_every_candidate_and_the_choice(data, search, ylabel):
     X, _ = data
     dec = DECClusterer(
-        n_clusters="auto",
-        n_clusters_range=(2, 5),
-        n_clusters_search=search,
-        n_clusters_criterion=criterion,
-        **TINY,
-        random_state=0,
+        n_clusters=range(2, 6), n_clusters_search=search, **TINY, random_state=0
     ).fit(X)
     ax = plot_n_clusters(dec)
     scores, chosen = ax.lines
@@ -279,41 +269,59 @@ def test_plot_n_clusters_draws_every_candidate_and_the_choice(
     )
     assert ax.get_ylabel() == ylabel
     assert ax.get_xlabel() == "number of clusters k"
+    # The title names the rule that decided, as the fitted attribute does.
+    assert (
+        ax.get_title() == f"k = {dec.n_clusters_}: {METHODS[dec.n_clusters_rule_].rule}"
+    )
     legend = [t.get_text() for t in ax.get_legend().texts]
     if search == "clustering":
         # One stage per candidate: nothing to spread, no vote.
+        assert dec.n_clusters_rule_ == "clustering"
         assert legend == [f"chosen: {dec.n_clusters_}"]
         assert not ax.collections
         return
-    # The restarts' range is shaded and the chosen k's votes are told.
+    # The restarts' range is shaded.
     restarts = dec.n_clusters_restart_scores_
     assert restarts.shape == (5, 4)
     band = ax.collections[0].get_paths()[0].vertices
     assert band[:, 1].min() == pytest.approx(restarts.min())
     assert band[:, 1].max() == pytest.approx(restarts.max())
-    votes = dec.n_clusters_votes_[dec.n_clusters_ - 2]
-    assert legend == [
-        "range over 5 restarts",
-        f"chosen: {dec.n_clusters_} ({votes} of 5 votes)",
-    ]
+    assert legend[0] == "range over 5 restarts"
+    if dec.n_clusters_rule_ != "density":
+        votes = dec.n_clusters_votes_[dec.n_clusters_ - 2]
+        assert legend[1] == f"chosen: {dec.n_clusters_} ({votes} of 5 votes)"
+
+
+def test_plot_n_clusters_says_when_hdbscan_decided(data):
+    # The issue's case: HDBSCAN's count (2) decided every vote while the
+    # silhouette alone favours 4. The plot must not credit the votes.
+    X, _ = data
+    dec = DECClusterer(n_clusters=range(2, 6), **TINY, random_state=0).fit(X)
+    dec.n_clusters_ = 2
+    dec.n_clusters_rule_ = "density"
+    dec.n_clusters_restart_scores_ = np.tile([0.30, 0.35, 0.50, 0.40], (5, 1))
+    dec.n_clusters_scores_ = dec.n_clusters_restart_scores_.mean(axis=0)
+    dec.n_clusters_votes_ = np.array([5, 0, 0, 0])
+    ax = plot_n_clusters(dec)
+    assert ax.get_title().startswith("k = 2: HDBSCAN's number of density clusters")
+    assert "75%" in ax.get_title()
+    legend = [t.get_text() for t in ax.get_legend().texts]
+    assert legend[1] == "chosen: 2 by HDBSCAN (the silhouette alone: 4)"
+    assert "votes" not in " ".join(legend)
 
 
 def test_plot_n_clusters_on_given_axes_for_idec(data):
     X, _ = data
     idec = IDECClusterer(
-        n_clusters="auto",
-        n_clusters_range=(2, 3),
-        n_clusters_search="clustering",
-        **TINY,
-        random_state=0,
+        n_clusters=[2, 3], n_clusters_search="clustering", **TINY, random_state=0
     ).fit(X)
     _, ax = plt.subplots()
     assert plot_n_clusters(idec, ax=ax) is ax
-    assert ax.get_ylabel() == "silhouette after IDEC"
+    assert ax.get_ylabel() == "silhouette after the clustering stage"
 
 
 def test_plot_n_clusters_needs_a_search(fitted):
-    with pytest.raises(ValueError, match="n_clusters='auto'.*n_clusters=3"):
+    with pytest.raises(ValueError, match="search over n_clusters.*n_clusters=3"):
         plot_n_clusters(fitted)
 
 

@@ -23,9 +23,9 @@ def _fitted(n_features, n_clusters, max_iter, seed):
         X = np.random.default_rng(seed).random((40, n_features), np.float32)
         est = DECClusterer(
             n_clusters,
-            hidden_dims=(8,),
-            latent_dim=2,
-            pretrain=None,
+            module__hidden_dims=(8,),
+            module__latent_dim=2,
+            pretrain_epochs=0,
             max_iter=max_iter,
             update_interval=2,
             n_init=1,

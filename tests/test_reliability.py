@@ -44,10 +44,16 @@ def _assert_valid_outputs(est, X):
 @pytest.mark.parametrize(
     ("params", "stage"),
     [
-        ({"pretrain": "layerwise", "pretrain_learning_rate": 1e8}, "pretrain_layer_"),
-        ({"pretrain": "end_to_end", "pretrain_learning_rate": 1e8}, "pretrain_end"),
+        (
+            {"module__layerwise_dropout": 0.2, "pretrain_learning_rate": 1e8},
+            "pretrain_layer_",
+        ),
+        ({"pretrain_learning_rate": 1e8}, "pretrain_end"),
         ({"learning_rate": 1e12}, "clustering"),
-        ({"pretrain": None, "learning_rate": 1e12}, "clustering"),
+        (
+            {"pretrain_epochs": 0, "pretrain_optimizer": "auto", "learning_rate": 1e12},
+            "clustering",
+        ),
     ],
     ids=["layerwise", "end-to-end", "clustering", "clustering-no-pretrain"],
 )
@@ -189,8 +195,8 @@ _MEMORY_SCRIPT = textwrap.dedent(
     n_samples, n_features = int(sys.argv[1]), int(sys.argv[2])
     rng = np.random.default_rng(0)
     est = DECClusterer(
-        3, hidden_dims=(16,), latent_dim=2, pretrain=None, max_iter=0,
-        n_init=1, random_state=0,
+        3, module__hidden_dims=(16,), module__latent_dim=2, pretrain_epochs=0,
+        max_iter=0, n_init=1, random_state=0,
     ).fit(rng.random((200, n_features), np.float32))
     X = np.empty((n_samples, n_features), np.float32)
     for start in range(0, n_samples, 20000):

@@ -1,5 +1,7 @@
 """Tests for :func:`skdec._select_k.select_n_clusters`."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -216,9 +218,8 @@ def test_ties_in_votes_go_to_the_smaller_k(monkeypatch):
     # A rule voting 5, 3, 5, 3: two votes each, so 3 wins.
     picks = iter([5, 3, 5, 3])
     rule = lambda scores: next(picks)  # noqa: E731
-    monkeypatch.setitem(
-        _select_k._CRITERIA, "silhouette", (_select_k._calinski_harabasz, rule)
-    )
+    method = dataclasses.replace(_select_k.METHODS["silhouette"], pick=rule)
+    monkeypatch.setitem(_select_k.METHODS, "silhouette", method)
     Z, _ = _blobs(4, n_samples=100)
     choice = _choose(Z, [2, 3, 4, 5], criterion="silhouette", n_restarts=4)
     assert choice.n_clusters == 3
@@ -251,6 +252,8 @@ def test_density_counts_the_density_clusters():
     choice = _choose(Z, [2, 3, 4, 5], criterion="density")
     assert choice.n_clusters == 3
     np.testing.assert_array_equal(choice.votes, [0, 5, 0, 0])
+    # The choice records that HDBSCAN decided, not the silhouette.
+    assert choice.rule == "density"
 
 
 @pytest.mark.parametrize("count, coverage", [(3, 0.5), (9, 0.99), (0, 0.0)])
@@ -262,6 +265,7 @@ def test_density_falls_back_to_the_silhouette(monkeypatch, count, coverage):
     density = _choose(Z, [2, 3, 4, 5], criterion="density")
     assert density.n_clusters == silhouette.n_clusters == 2
     np.testing.assert_array_equal(density.votes, silhouette.votes)
+    assert density.rule == silhouette.rule == "silhouette"
 
 
 def test_density_needs_more_rows_than_its_neighbours():
@@ -273,3 +277,74 @@ def test_bad_n_restarts():
     Z, _ = _blobs(3, n_samples=50)
     with pytest.raises(ValueError, match="n_restarts must be a positive integer"):
         select_n_clusters(Z, [2, 3], n_restarts=0)
+
+
+# ---------------------------------------------------------------------------
+# One place: candidates, descriptions and the clustering search
+
+
+@pytest.mark.parametrize(
+    "n_clusters, expected",
+    [
+        (4, (4,)),
+        ("auto", tuple(range(2, 21))),
+        ([5, 3, 3], (3, 5)),
+        (range(2, 5), (2, 3, 4)),
+    ],
+)
+def test_candidates_resolve_from_n_clusters(n_clusters, expected):
+    assert _select_k.resolve_candidates(n_clusters, 100) == expected
+
+
+def test_every_method_describes_its_rule_and_scores():
+    assert set(_select_k.SEARCHES) == set(_select_k.CRITERIA) | {"clustering"}
+    for name, method in _select_k.METHODS.items():
+        assert method.scored and method.rule, name
+        # A k-means criterion carries its functions; the clustering search's
+        # score is the stage's, given to search_by_clustering.
+        assert (method.score is None) == (name == "clustering")
+    # Thresholds are read from the constants the rules use.
+    threshold = _select_k.PREDICTION_STRENGTH_THRESHOLD
+    assert f"at least {threshold}" in _select_k.METHODS["prediction_strength"].rule
+    coverage = f"{_select_k.DENSITY_COVERAGE:.0%}"
+    assert coverage in _select_k.METHODS["density"].rule
+
+
+def test_the_clustering_search_runs_plain_functions():
+    # No estimator: the stage and the score are functions of their arguments.
+    Z, _ = _blobs(3, n_samples=60)
+    network = torch.nn.Linear(4, 4)
+    calls = []
+
+    class Outcome:
+        def __init__(self, k):
+            self.module, self.n_iter = k, 0
+
+    def run_stage(autoencoder, centers, batch_seed, hooks):
+        assert autoencoder is not network  # a copy per candidate
+        calls.append((len(centers), batch_seed))
+        hooks.record({"stage": "clustering", "loss": 0.0})
+        return Outcome(len(centers))
+
+    from skdec._distributed import LocalComm
+    from skdec._hooks import Hooks
+
+    hooks = Hooks(None, None, LocalComm())
+    best, choice = _select_k.search_by_clustering(
+        Z,
+        (2, 3, 4),
+        network,
+        run_stage=run_stage,
+        score=lambda k: -abs(k - 3),
+        n_init=2,
+        rng=np.random.RandomState(0),
+        hooks=hooks,
+    )
+    assert [k for k, _ in calls] == [2, 3, 4]
+    assert len({seed for _, seed in calls}) == 1  # one batch seed for all
+    assert best.module == 3 and choice.n_clusters == 3
+    assert choice.rule == "clustering" and choice.centers is None
+    np.testing.assert_array_equal(choice.scores, [[-1, 0, -1]])
+    np.testing.assert_array_equal(choice.votes, [0, 1, 0])
+    stages = [r["stage"] for r in hooks.history]
+    assert stages == ["n_clusters_search"] * 3 + ["clustering"]

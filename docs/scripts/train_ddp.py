@@ -35,12 +35,12 @@ def main():
 
     X = load_data()
     shard = X[rank::world]  # or a contiguous block per rank: X[start:stop]
-    # A small network, so that the example runs in seconds; leave out
-    # hidden_dims, latent_dim and the pretrain_* settings for the paper's.
+    # A small network, so that the example runs in seconds; leave out the
+    # module__ and pretrain_* settings for the paper's.
     dec = DECClusterer(
         n_clusters=4,
-        hidden_dims=(64,),
-        latent_dim=4,
+        module__hidden_dims=(64,),
+        module__latent_dim=4,
         pretrain_optimizer="adam",
         pretrain_epochs=10,
         device=device,

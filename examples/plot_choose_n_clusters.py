@@ -13,9 +13,10 @@ numbered.
 Without labels, a heuristic is needed. The second part uses the
 label-free :meth:`~skdec.DECClusterer.score` (the silhouette of the clusters
 in the model's own embedding), which ``GridSearchCV`` uses when no
-``scoring`` is given, and then ``n_clusters="auto"``, which pretrains the
-autoencoder once and searches over the candidates on it, in either of its
-two modes; :func:`skdec.plotting.plot_n_clusters` draws what it scored.
+``scoring`` is given, and then a search over candidates (``n_clusters`` as
+a range), which pretrains the autoencoder once and chooses on it, as
+``n_clusters_search`` says; :func:`skdec.plotting.plot_n_clusters` draws
+what it scored and names the rule that decided.
 """
 
 # %%
@@ -40,8 +41,8 @@ X, y = load_digits_scaled()
 # A tiny network and a short clustering stage keep the documentation build
 # fast: the search fits the pipeline once per candidate and fold.
 network = dict(
-    hidden_dims=(128,),
-    latent_dim=10,
+    module__hidden_dims=(128,),
+    module__latent_dim=10,
     pretrain_optimizer="adam",
     pretrain_epochs=20,
     random_state=0,
@@ -87,24 +88,25 @@ silhouette = unlabelled.cv_results_["mean_test_score"]
 print(f"best n_clusters by the silhouette: {unlabelled.best_params_['n_clusters']}")
 
 # %%
-# Without labels: ``n_clusters="auto"``
-# -------------------------------------
-# ``n_clusters="auto"`` pretrains once and compares the candidates of
-# ``n_clusters_range`` on that one autoencoder:
+# Without labels: a search over ``n_clusters``
+# ---------------------------------------------
+# ``n_clusters=range(6, 15)`` (or ``"auto"``, 2 to 20) pretrains once and
+# compares the candidates on that one autoencoder, as ``n_clusters_search``
+# says:
 #
-# - ``n_clusters_search="kmeans"`` fits k-means on the pretrained embedding
-#   for every candidate in 5 restarts on random 80% subsamples, and each
-#   restart votes by ``n_clusters_criterion``: by default "density",
-#   HDBSCAN's number of dense clusters where they hold most rows, else the
-#   highest silhouette. Seconds on top of one fit; the plot shades the
-#   restarts' range and gives the chosen k's votes.
-# - ``n_clusters_search="clustering"`` runs DEC's clustering stage for every
-#   candidate, from a copy of the pretrained autoencoder, and keeps the best
-#   silhouette after DEC: one clustering stage per candidate.
+# - ``"density"`` (the default), like every criterion but one, fits k-means
+#   on the pretrained embedding for every candidate in 5 restarts on random
+#   80% subsamples, and each restart votes: HDBSCAN's number of dense
+#   clusters where they hold most rows, else the highest silhouette.
+#   Seconds on top of one fit; the plot shades the restarts' range.
+# - ``"clustering"`` runs DEC's clustering stage for every candidate, from a
+#   copy of the pretrained autoencoder, and keeps the best silhouette after
+#   DEC: one clustering stage per candidate.
 #
-# ``plot_n_clusters`` draws the score of every candidate and the choice.
-# Both are heuristics: they favour compact, well-separated groups, which
-# need not be the classes.
+# ``plot_n_clusters`` draws the score of every candidate and the choice, and
+# its title names the rule that decided (``n_clusters_rule_``): HDBSCAN's
+# count, or the silhouette. Both are heuristics: they favour compact,
+# well-separated groups, which need not be the classes.
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
 axes[0].plot(candidates, silhouette, marker="o")
 axes[0].set(
@@ -114,19 +116,20 @@ axes[0].set(
 )
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)
-    for ax, search in zip(axes[1:], ["kmeans", "clustering"], strict=True):
+    for ax, search in zip(axes[1:], ["density", "clustering"], strict=True):
         auto = DECClusterer(
-            n_clusters="auto",
-            n_clusters_range=(6, 14),
+            n_clusters=range(6, 15),
             n_clusters_search=search,
             max_iter=300,
             tol=0.01,
             n_init=5,
             **network,
         ).fit(X)
-        print(f"n_clusters_search={search!r} chose {auto.n_clusters_}")
+        print(
+            f"n_clusters_search={search!r} chose {auto.n_clusters_} "
+            f"by the rule {auto.n_clusters_rule_!r}"
+        )
         plot_n_clusters(auto, ax=ax)
-        ax.set_title(f'n_clusters="auto", n_clusters_search="{search}"')
 for ax in axes:
     ax.axvline(10, color="grey", linestyle=":", label="10 digits")
     ax.legend(fontsize="small")

@@ -39,7 +39,10 @@ X, y = load_digits_scaled()
 # paper's 64-500-500-2000-10 autoencoder, 200 epochs of SGD); so few steps on
 # a small network train better with Adam.
 network = dict(
-    hidden_dims=(256, 64), latent_dim=10, pretrain_optimizer="adam", pretrain_epochs=20
+    module__hidden_dims=(256, 64),
+    module__latent_dim=10,
+    pretrain_optimizer="adam",
+    pretrain_epochs=20,
 )
 methods = {
     "k-means": KMeans(n_clusters=10, n_init=20, random_state=0),

@@ -23,8 +23,8 @@ X, y = load_digits_scaled()
 # paper's 64-500-500-2000-10 autoencoder with 100 epochs per stage).
 dec = DECClusterer(
     n_clusters=10,
-    hidden_dims=(256, 64),
-    latent_dim=10,
+    module__hidden_dims=(256, 64),
+    module__latent_dim=10,
     pretrain_optimizer="adam",  # few steps on a small network: Adam
     pretrain_epochs=20,
     max_iter=1000,

@@ -34,10 +34,13 @@ from skdec.metrics import (
 
 X, y = load_digits_scaled()
 
-# Rows of X are 8x8 images flattened row by row: image_shape turns on the
-# convolutional backbone and the random affine perturbations. Fewer epochs
-# than the default keep the documentation build fast.
-iic = IICClusterer(n_clusters=10, image_shape=(8, 8), max_epochs=12, random_state=0)
+# Rows of X are 8x8 images flattened row by row: the backbone's image_shape
+# (module__image_shape) turns on its convolutions and the random affine
+# perturbations. Fewer epochs than the default keep the documentation build
+# fast.
+iic = IICClusterer(
+    n_clusters=10, module__image_shape=(8, 8), max_epochs=12, random_state=0
+)
 start = time.perf_counter()
 labels = iic.fit_predict(X)
 seconds = time.perf_counter() - start

@@ -35,8 +35,8 @@ print(X.shape)
 # two refreshes of the target distribution.
 dec = DECClusterer(
     n_clusters=10,
-    hidden_dims=(256, 64),
-    latent_dim=10,
+    module__hidden_dims=(256, 64),
+    module__latent_dim=10,
     pretrain_optimizer="adam",  # few steps on a small network: Adam
     pretrain_epochs=20,
     max_iter=1000,

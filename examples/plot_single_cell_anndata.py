@@ -55,8 +55,8 @@ print(adata)
 # fits this estimator object itself and, like scanpy's tools, returns None.
 dec = DECClusterer(
     n_clusters=8,
-    hidden_dims=(256, 64),
-    latent_dim=10,
+    module__hidden_dims=(256, 64),
+    module__latent_dim=10,
     pretrain_optimizer="adam",  # few steps on a small network: Adam
     pretrain_epochs=15,
     tol=0.01,
@@ -64,7 +64,7 @@ dec = DECClusterer(
 )
 cluster(adata, dec)
 print(adata)
-print(adata.uns["dec"]["estimator"], adata.uns["dec"]["params"]["hidden_dims"])
+print(adata.uns["dec"]["estimator"], adata.uns["dec"]["params"]["module__hidden_dims"])
 
 ari = adjusted_rand_score(cell_types, adata.obs["dec"].cat.codes)
 nmi = normalized_mutual_info_score(cell_types, adata.obs["dec"].cat.codes)

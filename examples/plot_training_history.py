@@ -26,8 +26,8 @@ X, y = load_digits_scaled()
 # paper's 64-500-500-2000-10 autoencoder with 100 epochs per stage).
 dec = DECClusterer(
     n_clusters=10,
-    hidden_dims=(256, 64),
-    latent_dim=10,
+    module__hidden_dims=(256, 64),
+    module__latent_dim=10,
     pretrain_optimizer="adam",  # few steps on a small network: Adam
     pretrain_epochs=20,
     max_iter=1000,
@@ -37,12 +37,12 @@ dec = DECClusterer(
 
 # %%
 # The autoencoder is pretrained end to end (``pretrain_end_to_end``; with
-# ``pretrain="layerwise"`` each encoder/decoder pair would get a line of its
-# own). ``init`` is the k-means start, which has no curve. In the clustering
-# stage, the KL divergence is measured against a target that is refreshed
-# each time from sharper assignments, so it need not fall: it can grow while
-# the clustering improves, as the note on the panel says. The fraction of
-# changed labels is what decides when to stop.
+# ``module__layerwise_dropout=0.2``, layer-wise, each encoder/decoder pair
+# would get a line of its own). ``init`` is the k-means start, which has no
+# curve. In the clustering stage, the KL divergence is measured against a
+# target that is refreshed each time from sharper assignments, so it need not
+# fall: it can grow while the clustering improves, as the note on the panel
+# says. The fraction of changed labels is what decides when to stop.
 fig = plot_history(dec)
 plt.show()
 

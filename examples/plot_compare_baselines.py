@@ -10,10 +10,11 @@ alone, ``max_iter=0``) shows what each stage brings on a given data set.
 
 The digits are small and easy: k-means on the pixels is a strong baseline
 there, and the network below is much smaller than DEC's default. With the
-default network, the benchmark suite (``python -m benchmarks``) measured a mean
-ACC of 0.841 for DEC against 0.791 for k-means on the digits (three seeds,
-``benchmarks/results/digits-synthetic``). The DEC paper's gains are on
-larger, harder data such as MNIST.
+default network, the benchmark suite (since retired: see
+``benchmarks/README.md``) measured a mean ACC of 0.841 for DEC against 0.791
+for k-means on the digits (three seeds,
+``benchmarks/results/digits-synthetic``). The DEC paper's gains are on larger,
+harder data such as MNIST.
 """
 
 # %%

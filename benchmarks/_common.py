@@ -28,7 +28,7 @@ from skdec.metrics import (
 )
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-# A plain word (``pretrain=end_to_end``, ``device=cuda:0``) is a string, so the
+# A plain word (``pretrain_optimizer=adam``, ``device=cuda:0``) is a string, so the
 # shell needs no nested quotes; anything else must be a Python literal.
 _BARE_WORD = re.compile(r"[A-Za-z_][\w.:-]*")
 _RESERVED = {"n_clusters": "the number of classes", "random_state": "--seeds"}
@@ -37,10 +37,10 @@ _RESERVED = {"n_clusters": "the number of classes", "random_state": "--seeds"}
 def parse_assignment(text):
     """``(key, value)`` of one ``--set KEY=VALUE``; the value a Python literal.
 
-    >>> parse_assignment("hidden_dims=(500, 500, 2000)")
-    ('hidden_dims', (500, 500, 2000))
-    >>> parse_assignment("pretrain=end_to_end"), parse_assignment("pretrain=None")
-    (('pretrain', 'end_to_end'), ('pretrain', None))
+    >>> parse_assignment("module__hidden_dims=(500, 500, 2000)")
+    ('module__hidden_dims', (500, 500, 2000))
+    >>> parse_assignment("pretrain_optimizer=adam"), parse_assignment("augment=None")
+    (('pretrain_optimizer', 'adam'), ('augment', None))
     """
     key, sep, raw = (part.strip() for part in text.partition("="))
     if not sep or not key.isidentifier():
@@ -75,7 +75,7 @@ def comma_list(choices=None, item=str):
 
 def add_set_argument(parser, help_extra=""):
     text = "override a parameter (repeatable; a Python literal, e.g. "
-    text += "--set 'hidden_dims=(16,)')" + help_extra
+    text += "--set 'module__hidden_dims=(16,)')" + help_extra
     kwargs = dict(metavar="KEY=VALUE", type=parse_assignment, action="append")
     parser.add_argument("--set", default=[], help=text, **kwargs)
 
@@ -284,7 +284,8 @@ def warm_up(device="auto"):
     from skdec import DECClusterer
 
     X = np.random.default_rng(0).random((64, 4), dtype=np.float32)
-    tiny = DECClusterer(2, hidden_dims=(4,), latent_dim=2, pretrain_epochs=1)
+    network = {"module__hidden_dims": (4,), "module__latent_dim": 2}
+    tiny = DECClusterer(2, pretrain_epochs=1, **network)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tiny.set_params(max_iter=2, n_init=1, device=device).fit(X)

@@ -54,7 +54,9 @@ DATASETS = {
     "cells": ("cells", False),
 }
 # Method -> the parameters it fixes. The --set values reach the DEC methods
-# (dec, dec_paper, baseline) and override these; iic takes those prefixed iic_.
+# (dec, dec_paper, baseline) and override these; iic takes those prefixed iic_
+# (iic_module__hidden_dims=(32,)). A baseline older than the module__ names
+# gets module__hidden_dims and module__latent_dim as hidden_dims and latent_dim.
 METHODS = {
     "kmeans": {},
     "umap_gmm": {},
@@ -74,8 +76,9 @@ QUICK_DATASETS = ("digits", "text")
 QUICK_METHODS = ("kmeans", "leiden", "dec", "dec_paper", "iic")
 QUICK_ROWS = 300
 QUICK_SETS = {
-    **dict(hidden_dims=(32,), latent_dim=5, pretrain_epochs=10, max_iter=50),
-    **dict(n_init=2, iic_max_epochs=2, iic_hidden_dims=(32,), iic_n_heads=1),
+    **dict(module__hidden_dims=(32,), module__latent_dim=5, pretrain_epochs=10),
+    **dict(max_iter=50, n_init=2),
+    **dict(iic_max_epochs=2, iic_module__hidden_dims=(32,), iic_n_heads=1),
 }
 THREAD_VARIABLES = (
     *("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"),
@@ -114,13 +117,19 @@ def _save(folder, name, X):
 
 
 def _params(method, overrides, image_shape):
-    """Parameters of ``method``'s estimator beyond ``n_clusters`` and the seed."""
+    """Parameters of ``method``'s estimator beyond ``n_clusters`` and the seed.
+
+    ``image_shape`` (None unless the rows are square images) reaches IIC only,
+    as its backbone's ``module__image_shape``: DEC's methods are its defaults,
+    a dense autoencoder of the flattened pixels, on every data set.
+    """
     if method in DEC_METHODS:
         dec = {k: v for k, v in overrides.items() if not k.startswith("iic_")}
         return {**METHODS.get(method, {}), **dec}
     if method == "iic":
         params = {k[4:]: v for k, v in overrides.items() if k.startswith("iic_")}
-        return {"image_shape": image_shape, **params}
+        shape = {} if image_shape is None else {"module__image_shape": image_shape}
+        return {**shape, **params}
     return {}
 
 

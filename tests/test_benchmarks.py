@@ -104,10 +104,11 @@ def test_benchmarks_use_only_skdecs_public_api():
     [
         ("max_iter=500", ("max_iter", 500)),
         ("tol = 1e-4", ("tol", 1e-4)),
-        ("hidden_dims=(16,)", ("hidden_dims", (16,))),
-        ("pretrain=None", ("pretrain", None)),
-        ("pretrain=end_to_end", ("pretrain", "end_to_end")),
-        ("pretrain='layerwise'", ("pretrain", "layerwise")),
+        ("module__hidden_dims=(16,)", ("module__hidden_dims", (16,))),
+        ("augment=None", ("augment", None)),
+        ("augment=(28, 28)", ("augment", (28, 28))),
+        ("pretrain_optimizer=adam", ("pretrain_optimizer", "adam")),
+        ("n_clusters_search='clustering'", ("n_clusters_search", "clustering")),
         ("device=cuda:0", ("device", "cuda:0")),
     ],
 )
@@ -121,7 +122,7 @@ def test_parse_assignment(text, expected):
         ("max_iter", "KEY=VALUE"),
         ("=3", "KEY=VALUE"),
         ("1x=2", "KEY=VALUE"),
-        ("hidden_dims=(16,", "cannot parse"),
+        ("module__hidden_dims=(16,", "cannot parse"),
         ("tol=1e-3 2", "cannot parse"),
         ("n_clusters=3", "number of classes"),
         ("random_state=0", "--seeds"),
@@ -214,6 +215,7 @@ def test_scale_measures_a_fit_on_a_memory_map(tmp_path):
     )
     table = scale.markdown("table", {**results, "results": [result, result]})
     assert "Median over 2 fresh processes per size" in table
+    assert "max_iter=10, module__hidden_dims=(32,), module__latent_dim=5," in table
 
 
 @slow

@@ -3,6 +3,7 @@ baseline commit, its pieces, and the committed panel tables."""
 
 import importlib.util
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,12 @@ from benchmarks.__main__ import main as benchmarks_main
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 HAS_LEIDEN = importlib.util.find_spec("leidenalg") is not None
+slow = pytest.mark.skipif(
+    not os.environ.get("SKDEC_SLOW_TESTS"), reason="slow: set SKDEC_SLOW_TESTS=1"
+)
+# The last commit before the built-in networks' settings became module__
+# parameters (hidden_dims, latent_dim, image_shape, ... of DECClusterer).
+OLD_API = "34e4a46^"
 
 
 def _worktrees():
@@ -52,9 +59,67 @@ def test_quick_panel_with_a_baseline(tmp_path):
     assert _worktrees() == before
     # The --set values reach the DEC methods (dec_paper's 200 epochs too).
     assert runs["digits", "dec_paper"]["pretrain_epochs"] == 10
+    # IIC's backbone sees the digits as 8x8 images; DEC fits its dense network.
+    assert runs["digits", "iic"]["params"]["module__image_shape"] == [8, 8]
+    assert "module__image_shape" not in runs["digits", "dec"]["params"]
     assert runs["digits", "kmeans"]["acc"] > 0.6
     report = (tmp_path / "panel.md").read_text()
     assert "## The defaults against the paper's pretraining and the baseline" in report
+
+
+@slow
+@pytest.mark.skipif(panel._commit(OLD_API) is None, reason=f"no commit {OLD_API}")
+def test_quick_panel_with_a_baseline_before_the_module_names(tmp_path):
+    argv = ["panel", "--quick", "--datasets", "digits", "--methods", "dec"]
+    argv += ["--baseline", OLD_API, "--output", str(tmp_path)]
+    assert benchmarks_main(argv) == 0
+    results = json.loads((tmp_path / "panel.json").read_text())
+    runs = {r["method"]: r for r in results["runs"]}
+    assert set(runs) == {"dec", "baseline"}
+    assert "error" not in runs["baseline"] and runs["baseline"]["pretrain_epochs"] == 10
+    # The tiny network reached the old API in its names (which would otherwise
+    # keep module__hidden_dims for a user's module and fit the default network).
+    network = {
+        k: runs["baseline"]["params"].get(k) for k in ("hidden_dims", "latent_dim")
+    }
+    assert network == {"hidden_dims": [32], "latent_dim": 5}
+    assert runs["dec"]["params"]["module__hidden_dims"] == [32]
+
+
+def test_params_give_iic_the_images_shape_and_dec_its_defaults():
+    sets = panel.QUICK_SETS
+    dec = {k: v for k, v in sets.items() if not k.startswith("iic_")}
+    for method in ("dec", "baseline"):
+        assert panel._params(method, sets, (8, 8)) == dec
+    assert panel._params("dec_paper", {}, (8, 8)) == panel.METHODS["dec_paper"]
+    iic = panel._params("iic", sets, (8, 8))
+    assert iic == {
+        "module__image_shape": (8, 8),
+        **dict(max_epochs=2, module__hidden_dims=(32,), n_heads=1),
+    }
+    assert "module__image_shape" not in panel._params("iic", sets, None)
+    assert panel._params("kmeans", sets, (8, 8)) == {}
+
+
+def test_fit_names_the_network_as_the_imported_skdec_does(monkeypatch):
+    """A baseline's skdec from before the module__ names takes hidden_dims and
+    latent_dim (and would quietly keep module__hidden_dims for a user's module)."""
+    import skdec
+    from benchmarks import _panel_fit
+
+    params = {"module__hidden_dims": [32], "module__latent_dim": 5, "max_iter": 50}
+    assert _panel_fit._dec_params(params) == params
+
+    class OldDECClusterer:
+        def get_params(self, deep=True):
+            names = ("hidden_dims", "latent_dim", "max_iter", "module", "verbose")
+            return dict.fromkeys(names)
+
+    monkeypatch.setattr(skdec, "DECClusterer", OldDECClusterer)
+    old = {"hidden_dims": [32], "latent_dim": 5, "max_iter": 50}
+    assert _panel_fit._dec_params(params) == old
+    mine = {"module__width": 3}  # a user's module's parameter stays
+    assert _panel_fit._dec_params(mine) == mine
 
 
 def test_unknown_baseline_fails_before_any_fit(tmp_path, capsys):

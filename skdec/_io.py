@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._archive import read_error_reason
 from ._data import first_nonfinite, nonfinite_fix
-from ._persist import read_error_reason
 
 # First bytes of the binary formats (.npz files are zip archives).
 _MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK\x03\x04", ".parquet": b"PAR1"}

@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._archive import READ_ERRORS, json_default, write_archive
 from ._data import rows_per_chunk
-from ._persist import _READ_ERRORS, _json_default, write_archive
 
 # Parameters that do not shape pretraining: fits that differ only in these
 # share an entry. Every other parameter is in the key, so a new one makes
@@ -199,7 +199,7 @@ class PretrainMemory:
         if not comm.is_main:
             return
         records = setup.hooks.history[self.n_records :]
-        meta = json.dumps({"key": self.key, "records": records}, default=_json_default)
+        meta = json.dumps({"key": self.key, "records": records}, default=json_default)
         arrays = {
             _WEIGHTS + name: tensor.detach().cpu().numpy()
             for name, tensor in autoencoder.state_dict().items()
@@ -247,6 +247,6 @@ class PretrainMemory:
                 == (setup.comm.world_size, len(setup.generator.get_state()))
                 and all(isinstance(record, dict) for record in records)
             )
-        except (*_READ_ERRORS, AttributeError, TypeError):
+        except (*READ_ERRORS, AttributeError, TypeError):
             return None  # none yet (OSError), or unreadable
         return (weights, list(generators), records) if valid else None

@@ -18,18 +18,16 @@ used. Estimator classes take part through a small protocol: ``_saved_arrays``,
 ``_build_module(config)``.
 """
 
-import contextlib
 import json
 import os
-import tempfile
 import warnings
-import zipfile
-import zlib
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._archive import READ_ERRORS, json_default, read_error_reason, write_archive
+from ._memory import memory_location
 from ._networks import BUILT_IN_NETWORKS, ModuleRequiredError
 
 FORMAT_NAME = "skdec"
@@ -46,18 +44,8 @@ _FEATURE_NAMES_KEY = "feature_names_in_"
 _ZIP_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
 
-# Errors that numpy and zipfile raise on files that are not valid archives.
-_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
-
 # ---------------------------------------------------------------------------
 # Parameters and values as JSON
-
-
-def _json_default(value):
-    """Numpy scalars and arrays inside fitted values, as plain Python."""
-    if isinstance(value, np.generic | np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _jsonable_param(name, value):
@@ -108,8 +96,6 @@ def _params_metadata(est):
             value = None
         if name == "memory" and not (value is None or isinstance(value, str)):
             # A joblib.Memory means its folder, which a path says as well.
-            from ._memory import memory_location
-
             value = memory_location(value)
         params[name] = _jsonable_param(name, value)
         if isinstance(value, tuple | range):
@@ -128,24 +114,6 @@ def _built_in_name(module):
 
 # ---------------------------------------------------------------------------
 # Saving
-
-
-def _file_mode():
-    """Permission bits of a newly created file under the current umask.
-
-    ``tempfile.mkstemp`` creates files readable by their owner only; the
-    saved model should get the same permissions as any other new file. The
-    umask is read from ``/proc`` where possible because ``os.umask`` can only
-    be read by setting it, which races with other threads.
-    """
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o644
 
 
 def _arrays_to_save(est):
@@ -194,7 +162,7 @@ def _arrays_to_save(est):
         "output_config": dict(getattr(est, "_sklearn_output_config", {})),
     }
     try:
-        text = json.dumps(metadata, default=_json_default)
+        text = json.dumps(metadata, default=json_default)
     except TypeError as exc:
         raise ValueError(f"Cannot save {type(est).__name__}: {exc}.") from exc
     arrays[_METADATA_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
@@ -237,61 +205,8 @@ def save_estimator(est, path):
     write_archive(path, _arrays_to_save(est))
 
 
-def write_archive(path, arrays):
-    """Write ``arrays`` to ``path`` as an ``.npz`` archive, atomically.
-
-    The archive is written to a temporary file in the destination folder,
-    flushed to disk, then renamed onto ``path``: a reader sees the previous
-    file or the new one, never part of one, and an interrupted write leaves
-    no temporary file behind.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "wb") as file:
-            # A file object, not a name: np.savez would append ".npz" to a name.
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp_path, _file_mode())
-        os.replace(tmp_path, path)
-    except BaseException:
-        # Also on KeyboardInterrupt: never leave a temporary file behind.
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp_path)
-        raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder):
-    """Make the rename durable; not possible (nor needed) on every platform."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    with contextlib.suppress(OSError):
-        os.fsync(fd)
-    os.close(fd)
-
-
 # ---------------------------------------------------------------------------
 # Loading
-
-
-def read_error_reason(exc):
-    """Why numpy could not read a file, in words that never advise unpickling.
-
-    numpy answers a file holding Python objects with advice to pass
-    ``allow_pickle=True`` or to call ``pickle.load``: either runs code stored
-    in the file, so that advice must not reach the user.
-    """
-    text = str(exc)
-    if "pickle" in text.lower() or "python objects" in text.lower():
-        return "it holds Python objects, not plain arrays"
-    return text or type(exc).__name__
 
 
 def _check_zip_magic(path):
@@ -318,7 +233,7 @@ def _read_archive(path):
         archive = np.load(path, allow_pickle=False)
         with archive:
             arrays = {name: archive[name] for name in archive.files}
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise ValueError(
             f"{path!r} is not an skdec model file, or it is corrupted "
             f"({read_error_reason(exc)})."

@@ -78,7 +78,12 @@ def test_predict_proba_of_a_row_does_not_depend_on_its_batch(model_and_input, da
     est, X = model_and_input
     i = data.draw(st.integers(0, len(X) - 1))
     # Equal to float32 precision: multi-threaded BLAS may round a row
-    # differently by its position in the batch (seen: 1 ulp with 2 threads).
+    # differently by its position in the batch (seen: 1 ulp with 2 threads,
+    # and 1e-6 of a probability for entries near 1e6, whose embedding keeps
+    # fewer significant bits). A batch-dependent result would differ by far more.
     np.testing.assert_allclose(
-        est.predict_proba(X)[i], est.predict_proba(X[i : i + 1])[0], rtol=1e-6
+        est.predict_proba(X)[i],
+        est.predict_proba(X[i : i + 1])[0],
+        rtol=1e-6,
+        atol=1e-5,
     )

@@ -52,8 +52,7 @@ from ._starts import (
     place_start,
 )
 from ._train import (
-    auto_pretrain_learning_rate,
-    auto_pretraining,
+    plan_pretraining,
     pretrain,
     train_clustering,
 )
@@ -412,29 +411,29 @@ class _BaseDEC(_BaseDeepClusterer):
         if memory is not None and memory.restore(autoencoder, setup):
             return
         stops = setup.hooks.stops
-        batch_size, epochs, plateau = auto_pretraining(
-            X.shape[0], self.pretrain_batch_size, self.pretrain_epochs, setup.comm
+        plan = plan_pretraining(
+            X,
+            optimizer=self.pretrain_optimizer,
+            learning_rate=self.pretrain_learning_rate,
+            batch_size=self.pretrain_batch_size,
+            epochs=self.pretrain_epochs,
+            low_power=setup.low_power,
+            comm=setup.comm,
         )
-        optimizer = self.pretrain_optimizer
-        if optimizer == "auto":
-            optimizer = "adam" if setup.low_power else "sgd"
-        learning_rate = self.pretrain_learning_rate
-        if learning_rate == "auto":
-            learning_rate = auto_pretrain_learning_rate(optimizer, X, setup.comm)
         pretrain(
             autoencoder,
             X,
             layerwise_dropout=getattr(autoencoder, "layerwise_dropout", None),
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            optimizer=optimizer,
+            epochs=plan.epochs,
+            batch_size=plan.batch_size,
+            learning_rate=plan.learning_rate,
+            optimizer=plan.optimizer,
             generator=setup.generator,
             device=setup.device,
             comm=setup.comm,
             hooks=setup.hooks,
             augment=self._augmentation(),
-            plateau=plateau,
+            plateau=plan.plateau,
         )
         # Not what a callback skipped or ended early: that is not the
         # parameters' result.

@@ -124,6 +124,36 @@ def auto_pretraining(n_rows, batch_size, epochs, comm):
     return batch_size, PAPER_PRETRAINING[1], Plateau(window, PLATEAU_TOL)
 
 
+@dataclass(frozen=True)
+class PretrainingPlan:
+    """Pretraining's settings, every "auto" resolved: what :func:`pretrain` runs."""
+
+    optimizer: str
+    learning_rate: float
+    batch_size: int
+    epochs: int
+    plateau: Plateau | None
+
+
+def plan_pretraining(
+    X, *, optimizer, learning_rate, batch_size, epochs, low_power, comm
+):
+    """The one place where pretraining's "auto" settings are decided.
+
+    ``optimizer="auto"`` is SGD, or Adam for data rescaled for its tiny
+    entries (``low_power``); ``learning_rate="auto"`` follows the optimiser
+    and the rows' power (:func:`auto_pretrain_learning_rate`);
+    ``batch_size`` and ``epochs`` follow :func:`auto_pretraining`.
+    Data-parallel, every rank resolves the same plan.
+    """
+    batch_size, epochs, plateau = auto_pretraining(X.shape[0], batch_size, epochs, comm)
+    if optimizer == "auto":
+        optimizer = "adam" if low_power else "sgd"
+    if learning_rate == "auto":
+        learning_rate = auto_pretrain_learning_rate(optimizer, X, comm)
+    return PretrainingPlan(optimizer, learning_rate, batch_size, epochs, plateau)
+
+
 def _fit_reconstruction(
     forward,
     parameters,

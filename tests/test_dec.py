@@ -449,6 +449,25 @@ def test_auto_pretraining_rule():
     assert auto_pretraining(10_000, "auto", 5, local) == (256, 5, None)
 
 
+def test_pretraining_plan_resolves_every_auto_in_one_place():
+    from skdec._train import Plateau, PretrainingPlan, plan_pretraining
+
+    local = LocalComm()
+    standardised = torch.full((1797, 4), 2.0)  # mean(X²) = 4
+    auto = dict(optimizer="auto", learning_rate="auto", batch_size="auto")
+    plan = plan_pretraining(
+        standardised, **auto, epochs="auto", low_power=False, comm=local
+    )
+    assert plan == PretrainingPlan("sgd", 1 / 16, 256, 200, Plateau(125, 0.01))
+    # Data rescaled for its tiny entries trains with Adam at Adam's rate.
+    plan = plan_pretraining(standardised, **auto, epochs=5, low_power=True, comm=local)
+    assert plan == PretrainingPlan("adam", 1e-3, 256, 5, None)
+    # Given values are kept as they are.
+    given = dict(optimizer="sgd", learning_rate=0.1, batch_size=64, epochs=3)
+    plan = plan_pretraining(standardised, **given, low_power=True, comm=local)
+    assert plan == PretrainingPlan("sgd", 0.1, 64, 3, None)
+
+
 def test_plateau_ends_only_when_the_best_loss_stops_falling():
     from skdec._train import Plateau
 

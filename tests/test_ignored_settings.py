@@ -10,6 +10,7 @@ import torch
 
 import skdec._base
 from skdec import DECClusterer, IDECClusterer, IICClusterer
+from skdec.callbacks import Callback
 from skdec.networks import ConvAutoencoder, StackedAutoencoder
 
 from .conftest import TINY, TINY_FIT, TINY_IIC
@@ -26,6 +27,17 @@ def no_training(monkeypatch):
         raise AssertionError("training started before the settings were checked")
 
     monkeypatch.setattr(skdec._base, "to_training_tensor", started)
+
+
+class Stopped(Exception):
+    pass
+
+
+class StopAtFitBegin(Callback):
+    """Ends a fit once its settings are checked: on_fit_begin comes after."""
+
+    def on_fit_begin(self, estimator, X, **state):
+        raise Stopped
 
 
 REFUSED = [
@@ -179,21 +191,15 @@ WARNED = [
     [case[1:] for case in WARNED],
     ids=[case[0] for case in WARNED],
 )
-def test_settings_a_grid_may_set_on_purpose_are_warned_about(
-    cls, params, message, monkeypatch
-):
+def test_settings_a_grid_may_set_on_purpose_are_warned_about(cls, params, message):
     # The warning comes before any training; what follows does not matter.
-    class Stop(Exception):
-        pass
-
-    def stop(*args, **kwargs):
-        raise Stop
-
-    monkeypatch.setattr(skdec._base, "to_training_tensor", stop)
     # Without network parameters: each case gives its own.
     tiny = TINY_IIC if cls is IICClusterer else TINY_FIT
-    est = cls(**{"n_clusters": 3, **tiny, "random_state": 0, **params})
-    with pytest.warns(UserWarning, match=message), pytest.raises(Stop):
+    est = cls(
+        **{"n_clusters": 3, **tiny, "random_state": 0, **params},
+        callbacks=[StopAtFitBegin()],
+    )
+    with pytest.warns(UserWarning, match=message), pytest.raises(Stopped):
         est.fit(_images())
 
 
@@ -210,22 +216,16 @@ def test_settings_a_grid_may_set_on_purpose_are_warned_about(
         (IICClusterer, {"perturbation": lambda x, generator: x}),
     ],
 )
-def test_consistent_settings_pass_quietly(cls, params, monkeypatch):
-    class Stop(Exception):
-        pass
-
-    def stop(*args, **kwargs):
-        raise Stop
-
-    monkeypatch.setattr(skdec._base, "to_training_tensor", stop)
+def test_consistent_settings_pass_quietly(cls, params):
     # Without network parameters: each case gives its own.
     tiny = TINY_IIC if cls is IICClusterer else TINY_FIT
     params = {"n_clusters": 3, **tiny, "random_state": 0, **params}
+    params["callbacks"] = [StopAtFitBegin()]
     if params.get("max_iter") == 0:
         params["update_interval"] = 30
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(Stop):
+        with pytest.raises(Stopped):
             cls(**params).fit(_images())
 
 
